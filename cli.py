@@ -1,0 +1,423 @@
+"""The ``timelocal`` command line: a thin layer over the Python API
+(DESIGN.md, Command line). Errors are one sentence: exit 2 for a usage
+problem (options, stream URL, missing file), 1 for a failure during the run;
+``--debug`` shows the traceback instead."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import time
+
+import click
+from click.core import ParameterSource
+from timelocal import __version__
+from timelocal.runtime.errors import CheckpointError, TimelocalError
+from timelocal.runtime.network import TARGETS, Network
+from timelocal.runtime.session import Progress, RunOptions, Session
+from timelocal.runtime.spec import (
+    HYPER_PARAMETERS,
+    LOSSES,
+    PRECISIONS,
+    RULES,
+    NetworkSpec,
+)
+from timelocal.streams import STREAM_KINDS, open_stream
+from timelocal.streams.registry import SYNTHETIC, synthetic_options
+
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="timelocal")
+def main():
+    """Strictly time-local online learning in recurrent networks.
+
+    A network learns while a stream of samples flows through it, one time
+    step at a time: no unrolling, no stored history, no second phase.
+
+    \b
+    Start with:
+      timelocal run --rule anp --decorrelate --stream synth:mackey-glass
+      timelocal rules      the learning rules and their hyper-parameters
+      timelocal streams    the stream kinds and their options
+    """
+
+
+class ProgressLine:
+    """A one-line progress display on stderr: redrawn at most 10 times a
+    second on a terminal, one line per 10% of the run otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.last_draw = 0.0
+        self.last_decile = -1
+        self.drawn = False
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        fraction = p.done / p.total if p.total else None
+        if self.tty:
+            if now - self.last_draw < 0.1 and (fraction is None or fraction < 1):
+                return
+            self.last_draw = now
+        else:
+            decile = int(10 * fraction) if fraction is not None else p.done // 100_000
+            if decile == self.last_decile:
+                return
+            self.last_decile = decile
+        rate = p.done / max(now - self.started, 1e-9)
+        if fraction is not None:
+            width = 24
+            filled = int(width * fraction)
+            eta = (p.total - p.done) / rate if rate else float("nan")
+            text = (
+                f"[{'#' * filled}{'.' * (width - filled)}] {100 * fraction:3.0f}% "
+                f"{p.done}/{p.total} steps  {rate:,.0f} steps/s  loss {p.loss:.4g}  "
+                f"ETA {eta:.0f}s"
+            )
+        else:
+            text = f"{p.done} steps  {rate:,.0f} steps/s  loss {p.loss:.4g}"
+        if self.tty:
+            click.echo("\r" + text.ljust(100)[:100], nl=False, err=True)
+            self.drawn = True
+        else:
+            click.echo(text, err=True)
+
+    def close(self) -> None:
+        if self.drawn:
+            click.echo(err=True)
+
+
+def _parse_params(values: tuple[str, ...]) -> dict:
+    params = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--param takes NAME=VALUE, got {item!r}")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+
+
+@main.command(context_settings={"show_default": True})
+@click.option(
+    "--rule",
+    type=click.Choice(list(RULES)),
+    help="Learning rule (see `timelocal rules`). Required unless --resume.",
+)  # noqa: E501
+@click.option(
+    "--decorrelate/--no-decorrelate",
+    default=False,
+    help="Learn a decorrelation matrix D on the hidden layer (DNP, DANP, DWP).",
+)  # noqa: E501
+@click.option(
+    "--stream",
+    "stream_url",
+    required=True,
+    metavar="URL",
+    help="synth:NAME[?opt=v&...], file:PATH.csv, file:PATH.npy, or - for stdin (see `timelocal streams`).",
+)  # noqa: E501
+@click.option(
+    "--target", type=click.Choice(list(TARGETS)), default="host", help="Where the kernels run."
+)  # noqa: E501
+@click.option(
+    "--precision",
+    type=click.Choice(list(PRECISIONS)),
+    default="float64",
+    help="Numeric format of the state.",
+)  # noqa: E501
+@click.option("--hidden", type=click.IntRange(min=1), default=100, help="Hidden units.")
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop training after N steps in total (counting steps before --resume). Default: the whole stream.",
+)  # noqa: E501
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    help="Seed of the weights and of every noise draw.",
+)  # noqa: E501
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a hyper-parameter, e.g. -p learning_rate=1e-3 (repeatable; `timelocal rules` lists them).",
+)  # noqa: E501
+@click.option(
+    "--inputs",
+    "n_inputs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="File/stdin streams: how many leading columns are inputs.",
+)  # noqa: E501
+@click.option(
+    "--outputs",
+    "n_outputs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="File/stdin streams: how many columns are targets (default: the rest).",
+)  # noqa: E501
+@click.option(
+    "--loss",
+    type=click.Choice(list(LOSSES)),
+    default=None,
+    help="File/stdin streams: mse (regression) or xent (softmax classification). Default: mse.",
+)  # noqa: E501
+@click.option(
+    "--on-bad-input",
+    type=click.Choice(["skip", "stop"]),
+    default="skip",
+    help="A malformed line, NaN/inf, or wrong width: skip it and count it in bad_samples, or stop with the line number. Bad samples never reach the network.",
+)  # noqa: E501
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the learned state here at the end of training (atomically).",
+)  # noqa: E501
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Also write --checkpoint every N training steps.",
+)  # noqa: E501
+@click.option(
+    "--resume",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Continue from a checkpoint: its network, and the stream from where it stopped.",
+)  # noqa: E501
+@click.option(
+    "--metrics",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append metrics every --metrics-every steps: JSON lines, or CSV for a .csv path.",
+)  # noqa: E501
+@click.option(
+    "--metrics-every", type=click.IntRange(min=1), default=1000, help="Steps per metrics record."
+)  # noqa: E501
+@click.option(
+    "--chunk-size", type=click.IntRange(min=1), default=1000, help="Steps per compiled chunk."
+)  # noqa: E501
+@click.option("--no-test", is_flag=True, help="Skip the stream's test part.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the summary as one JSON object on the last line of stdout.",
+)  # noqa: E501
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, seed, params,
+        n_inputs, n_outputs, loss, on_bad_input, checkpoint, checkpoint_every, resume, metrics,
+        metrics_every, chunk_size, no_test, as_json, quiet, debug):  # fmt: skip
+    """Stream samples into a learning network and report the losses.
+
+    \b
+    Examples:
+      timelocal run --rule anp --decorrelate --stream synth:mackey-glass
+      timelocal run --rule np --stream "synth:copy-memory?length=10&delay=5"
+      timelocal run --rule anp --stream file:sensor.csv --inputs 3 --checkpoint net.npz
+      timelocal run --resume net.npz --stream file:sensor.csv --inputs 3 --steps 20000
+
+    Steps without a target run forward and learn nothing but D.
+    """
+    try:
+        network, stream, meta = _prepare(
+            ctx, rule, decorrelate, stream_url, target, precision, hidden, seed, params,
+            n_inputs, n_outputs, loss, on_bad_input, resume,
+        )  # fmt: skip
+    except click.UsageError:
+        raise
+    except TimelocalError as exc:
+        if debug:
+            raise
+        raise click.UsageError(str(exc)) from None
+    if checkpoint_every and not checkpoint:
+        raise click.UsageError("--checkpoint-every needs --checkpoint PATH")
+    options = RunOptions(
+        steps=steps, chunk_size=chunk_size, metrics_path=metrics, metrics_every=metrics_every,
+        checkpoint_path=checkpoint, checkpoint_every=checkpoint_every, evaluate=not no_test,
+    )  # fmt: skip
+    progress = ProgressLine(enabled=not quiet)
+    session = Session(network, stream, options, resume_meta=meta, progress=progress)
+    received = []
+
+    def stop_after_chunk(signum, _frame):
+        received.append(signum)
+        session.stop_requested = True
+
+    previous = {s: signal.signal(s, stop_after_chunk) for s in EXIT_SIGNAL}
+    try:
+        summary = session.run()
+    except TimelocalError as exc:
+        if debug:
+            raise
+        raise click.ClickException(str(exc)) from None
+    finally:
+        progress.close()
+        stream.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    _report(summary, stream, as_json)
+    if received:
+        ctx.exit(EXIT_SIGNAL[received[0]])
+
+
+def _prepare(ctx, rule, decorrelate, stream_url, target, precision, hidden, seed, params,
+             n_inputs, n_outputs, loss, on_bad_input, resume):  # fmt: skip
+    meta = None
+    if resume:
+        network = Network.load(resume, target=target)
+        spec = network.spec
+        meta = network.checkpoint_meta
+        fixed = {"rule": spec.rule, "decorrelate": spec.decorrelate, "precision": spec.precision,
+                 "hidden": spec.n_hidden, "seed": spec.seed}  # fmt: skip
+        for name, value in fixed.items():
+            if _given(ctx, name) and ctx.params[name] != value:
+                raise click.UsageError(
+                    f"--{name} {ctx.params[name]} differs from the checkpoint {resume} "
+                    f"({value}); leave it out when resuming"
+                )
+        if params:
+            raise click.UsageError("--param cannot change a network when resuming")
+        if meta.get("stream") and meta["stream"] != stream_url:
+            click.echo(
+                f"note: the checkpoint was made on stream {meta['stream']}; continuing on "
+                f"{stream_url} after {meta.get('position', 0)} samples",
+                err=True,
+            )
+        stream = open_stream(
+            stream_url, n_inputs=n_inputs or spec.n_inputs, n_outputs=n_outputs or spec.n_outputs,
+            on_bad_input=on_bad_input, loss=loss,
+        )  # fmt: skip
+        if (stream.n_inputs, stream.n_outputs) != (spec.n_inputs, spec.n_outputs):
+            raise CheckpointError(
+                f"the checkpoint's network takes {spec.n_inputs} inputs and {spec.n_outputs} "
+                f"outputs, the stream has {stream.n_inputs} and {stream.n_outputs}"
+            )
+        return network, stream, meta
+    if rule is None:
+        raise click.UsageError("--rule is required (or --resume a checkpoint)")
+    stream = open_stream(
+        stream_url, n_inputs=n_inputs, n_outputs=n_outputs, on_bad_input=on_bad_input, loss=loss
+    )
+    spec = NetworkSpec(
+        rule=rule, n_inputs=stream.n_inputs, n_outputs=stream.n_outputs, n_hidden=hidden,
+        decorrelate=decorrelate, loss=stream.loss, precision=precision, seed=seed,
+        params=_parse_params(params),
+    )  # fmt: skip
+    return Network(spec, target=target), stream, meta
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _report(summary: dict, stream, as_json: bool) -> None:
+    bad = summary["bad_samples"]
+    if bad:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary["bad_samples_by_kind"].items()))
+        click.echo(f"warning: skipped {bad} bad samples ({kinds})", err=True)
+        for where, _kind, message in getattr(stream, "bad_lines", [])[:5]:
+            click.echo(f"  {where}: {message}", err=True)
+    if as_json:
+        click.echo(json.dumps({k: _json_value(v) for k, v in summary.items()}))
+        return
+    lines = [
+        f"{summary['name']} on {summary['stream']} ({summary['target']}, "
+        f"{summary['precision']}, {summary['hidden']} hidden): {summary['steps']} steps"
+        + (" (interrupted)" if summary["interrupted"] else ""),
+        f"  train loss  {_fmt(summary['train_loss_first'])} (first epoch) -> "
+        f"{_fmt(summary['train_loss'])} (last)",
+    ]
+    if summary.get("test_loss") is not None:
+        test = f"  test loss   {_fmt(summary['test_loss'])}"
+        if "test_nrmse" in summary:
+            test += f"   NRMSE {_fmt(summary['test_nrmse'])}"
+        if "test_accuracy" in summary:
+            test += f"   accuracy {_fmt(summary['test_accuracy'])}"
+        if "baseline_loss" in summary:
+            test += f"   (memoryless baseline {_fmt(summary['baseline_loss'])})"
+        lines.append(test)
+    lines.append(
+        f"  speed       {_fmt(summary['steps_per_s'])} steps/s, {summary['elapsed_s']:.1f} s in all"
+    )
+    if summary.get("checkpoint"):
+        lines.append(f"  checkpoint  {summary['checkpoint']}")
+    click.echo("\n".join(lines))
+
+
+def _json_value(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def rules(as_json):
+    """The learning rules, their hyper-parameters and defaults."""
+    table = {
+        name: {
+            "description": text,
+            "time_local": name != "bptt",
+            "hyper_parameters": {
+                h.name: {
+                    "default": NetworkSpec(name, 1, 1).hyper(h.name)
+                    if h.name != "anp_scale"
+                    else None,
+                    "help": h.help,
+                }  # fmt: skip
+                for h in HYPER_PARAMETERS
+                if name in h.rules
+            },
+        }
+        for name, text in RULES.items()
+    }
+    if as_json:
+        click.echo(json.dumps({"rules": table, "precisions": list(PRECISIONS)}))
+        return
+    for name, entry in table.items():
+        click.echo(f"{name:5s} {entry['description']}")
+        for hp, info in entry["hyper_parameters"].items():
+            default = "sqrt(N)" if info["default"] is None else info["default"]
+            click.echo(f"        {hp:20s} {str(default):>8s}  {info['help']}")
+    click.echo("\n--decorrelate adds Ahmad decorrelation to any rule (DNP, DANP, DWP).")
+    click.echo(f"precisions: {', '.join(PRECISIONS)}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def streams(as_json):
+    """The stream kinds, their URL forms and options."""
+    options = {f"synth:{name}": synthetic_options(name) for name in SYNTHETIC}
+    if as_json:
+        click.echo(json.dumps({"streams": STREAM_KINDS, "options": options}))
+        return
+    for url, text in STREAM_KINDS.items():
+        click.echo(f"{url}\n    {text}")
+        if url in options:
+            opts = "&".join(f"{k}={v}" for k, v in options[url].items())
+            click.echo(f"    options: {url}?{opts}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Integer codes that kernels dispatch on, and the index tables of the small
+integer/scratch arrays they share. Immutable; the runtime maps names to them."""
+
+# Rules (ALGORITHMS.md §1). BPTT is the offline reference, not time-local.
+RULE_NP = 0
+RULE_ANP = 1
+RULE_WP = 2
+RULE_BPTT = 3
+
+# Losses.
+LOSS_MSE = 0  # l_t = ||y_t - y*_t||^2, y = beta (regression)
+LOSS_XENT = 1  # l_t = -sum y* log softmax(beta) (classification)
+
+# Optimisers (one update per time step).
+OPT_SGD = 0
+OPT_ADAM = 1
+
+# counters: int64 array of the rule's step bookkeeping.
+C_STEP = 0  # training steps taken: the `step` key of every noise draw
+C_UPDATES = 1  # optimiser updates applied (Adam's t)
+C_SKIP_HIDDEN = 2  # ANP steps whose ||d alpha||^2 fell below the floor
+C_SKIP_OUTPUT = 3  # ANP steps whose ||d beta||^2 fell below the floor
+C_WINDOW_POS = 4  # BPTT: steps held in the current window
+N_COUNTERS = 5
+
+# work: rows of the per-step scratch array (transient, reused every step).
+W_ALPHA = 0
+W_RATES = 1
+W_DRATES = 2
+W_BETA = 3
+W_OUT = 4
+W_NOISY_ALPHA = 5
+W_NOISY_RATES = 6
+W_NOISY_DRATES = 7
+W_NOISY_BETA = 8
+W_NOISY_OUT = 9
+W_HIDDEN_NOISE = 10
+W_OUTPUT_NOISE = 11
+W_TMP_A = 12
+W_TMP_B = 13
+W_TMP_C = 14
+W_TMP_D = 15
+N_WORK_ROWS = 16

@@ -1,0 +1,2 @@
+"""What a run is: network spec, state allocation, the session loop, metrics,
+checkpoints."""

@@ -1,0 +1,144 @@
+"""The Python API: a learning network that takes chunks of samples, in
+river's streaming style. The CLI is a thin layer over this.
+
+    >>> net = Network(NetworkSpec("anp", n_inputs=1, n_outputs=1, decorrelate=True))
+    >>> result = net.learn(inputs, targets)      # per-step outputs and losses
+    >>> result = net.predict(test_inputs)        # no learning
+    >>> net.save("net.npz"); net = Network.load("net.npz")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from timelocal.kernels import codes
+from timelocal.runtime.checkpoint import load_checkpoint, save_checkpoint
+from timelocal.runtime.errors import TimelocalError
+from timelocal.runtime.spec import NetworkSpec
+from timelocal.runtime.state import check_state, initial_state, weights
+from timelocal.targets.host import HostTarget
+
+TARGETS = {"host": HostTarget}
+
+
+@dataclass
+class StepResult:
+    """Per-step results of a chunk: ``outputs`` (steps x n_outputs) and
+    ``loss`` (steps,), NaN on steps without a target."""
+
+    outputs: np.ndarray
+    loss: np.ndarray
+    rates: np.ndarray | None = None
+
+    @property
+    def mean_loss(self) -> float:
+        finite = self.loss[~np.isnan(self.loss)]
+        return float(finite.mean()) if finite.size else float("nan")
+
+
+class Network:
+    """A recurrent network that learns online with one rule on one target."""
+
+    def __init__(self, spec: NetworkSpec, *, target: str = "host", state: dict | None = None):
+        if target not in TARGETS:
+            raise TimelocalError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+        self.spec = spec
+        self.state = initial_state(spec) if state is None else state
+        check_state(spec, self.state)
+        self.target = TARGETS[target](spec, self.state)
+
+    # -- streaming ---------------------------------------------------------
+    def learn(self, inputs, targets=None, *, reset=None, record_rates=False) -> StepResult:
+        """Learn from a chunk: ``inputs`` (steps x n_inputs), ``targets``
+        (steps x n_outputs; a row of NaN, or None for all, means no target at
+        that step: the network runs forward and learns only D)."""
+        return self._run(inputs, targets, reset, learn=True, record_rates=record_rates)
+
+    def predict(self, inputs, targets=None, *, reset=None, record_rates=False) -> StepResult:
+        """Run forward without learning (the clean pass only); with targets,
+        the losses are reported too."""
+        return self._run(inputs, targets, reset, learn=False, record_rates=record_rates)
+
+    def reset_state(self) -> None:
+        """Zero the neurons' rates (both copies): the start of a new sequence."""
+        self.state["drates"][:] = 0.0
+        if "noisy_drates" in self.state:
+            self.state["noisy_drates"][:] = 0.0
+
+    # -- inspection --------------------------------------------------------
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """Named views A, R, B, b, c of the learned weights (writable)."""
+        return weights(self.spec, self.state["params"])
+
+    @property
+    def steps_trained(self) -> int:
+        return int(self.state["counters"][codes.C_STEP])
+
+    @property
+    def anp_skipped(self) -> int:
+        c = self.state["counters"]
+        return int(c[codes.C_SKIP_HIDDEN] + c[codes.C_SKIP_OUTPUT])
+
+    # -- persistence -------------------------------------------------------
+    def save(self, path, meta: dict | None = None):
+        """Write a checkpoint atomically; ``meta`` is stored beside the state."""
+        return save_checkpoint(path, self.spec, self.state, meta)
+
+    @classmethod
+    def load(cls, path, *, target: str = "host") -> Network:
+        spec, state, meta = load_checkpoint(path)
+        network = cls(spec, target=target, state=state)
+        network.checkpoint_meta = meta
+        return network
+
+    # -- internals ---------------------------------------------------------
+    def _run(self, inputs, targets, reset, *, learn, record_rates) -> StepResult:
+        x, y, has_target, rst = self._validate(inputs, targets, reset)
+        outputs, loss, rates = self.target.run_chunk(
+            x, y, has_target, rst, learn=learn, record_rates=record_rates
+        )
+        return StepResult(outputs, loss, rates)
+
+    def _validate(self, inputs, targets, reset):
+        spec = self.spec
+        x = np.ascontiguousarray(inputs, dtype=np.float64)
+        if x.ndim == 1 and spec.n_inputs == 1:
+            x = x.reshape(-1, 1)
+        if x.ndim != 2 or x.shape[1] != spec.n_inputs:
+            raise TimelocalError(
+                f"inputs must have shape (steps, {spec.n_inputs}), got {np.shape(inputs)}"
+            )
+        steps = x.shape[0]
+        if not np.isfinite(x).all():
+            bad = int(np.argwhere(~np.isfinite(x))[0, 0])
+            raise TimelocalError(f"inputs hold a non-finite value at step {bad}")
+        if targets is None:
+            y = np.zeros((steps, spec.n_outputs))
+            has_target = np.zeros(steps, dtype=np.bool_)
+        else:
+            y = np.array(targets, dtype=np.float64, order="C")
+            if y.ndim == 1 and spec.n_outputs == 1:
+                y = y.reshape(-1, 1)
+            if y.shape != (steps, spec.n_outputs):
+                raise TimelocalError(
+                    f"targets must have shape ({steps}, {spec.n_outputs}), got {np.shape(targets)}"
+                )
+            missing = np.isnan(y)
+            has_target = ~missing.all(axis=1)
+            partial = missing.any(axis=1) & has_target
+            if partial.any() or np.isinf(y).any():
+                bad = int(np.flatnonzero(partial | np.isinf(y).any(axis=1))[0])
+                raise TimelocalError(
+                    f"targets at step {bad} are partly missing or infinite "
+                    "(a step has all targets or none: a row of NaN)"
+                )
+            y[~has_target] = 0.0
+        if reset is None:
+            rst = np.zeros(steps, dtype=np.bool_)
+        else:
+            rst = np.ascontiguousarray(reset, dtype=np.bool_)
+            if rst.shape != (steps,):
+                raise TimelocalError(f"reset must have shape ({steps},), got {np.shape(reset)}")
+        return x, y, has_target, rst

@@ -1,0 +1,241 @@
+"""The network spec: everything needed to allocate a network's state, as a
+plain, validated, serialisable record (DESIGN.md, Words: network)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import namedtuple
+from dataclasses import dataclass, field
+from typing import Any
+
+from timelocal.kernels import codes
+from timelocal.runtime.errors import SpecError
+
+RULES = {
+    "np": "node perturbation through time (seed 000, Eq. 2)",
+    "anp": "activity-based node perturbation through time (seed 000, Eq. 3)",
+    "wp": "weight perturbation through time (seed 000, Eq. 5)",
+    "bptt": "truncated backpropagation through time: offline reference, NOT time-local",
+}
+RULE_CODES = {
+    "np": codes.RULE_NP,
+    "anp": codes.RULE_ANP,
+    "wp": codes.RULE_WP,
+    "bptt": codes.RULE_BPTT,
+}
+LOSSES = {"mse": codes.LOSS_MSE, "xent": codes.LOSS_XENT}
+OPTIMIZERS = {"sgd": codes.OPT_SGD, "adam": codes.OPT_ADAM}
+PRECISIONS = ("float64", "float32")
+PERTURBATION_RULES = ("np", "anp", "wp")
+
+
+@dataclass(frozen=True)
+class HyperParameter:
+    name: str
+    kind: type
+    default: Any  # a value, or a dict rule -> value
+    help: str
+    rules: tuple[str, ...] = tuple(RULES)
+    minimum: float | None = None
+
+    def default_for(self, rule: str) -> Any:
+        return self.default[rule] if isinstance(self.default, dict) else self.default
+
+
+# Defaults tuned on Mackey-Glass with 100 hidden units (benchmarks/mackey_glass.py).
+HYPER_PARAMETERS = (
+    HyperParameter(
+        "optimizer", str, {"np": "sgd", "anp": "sgd", "wp": "sgd", "bptt": "adam"},
+        "per-step optimiser: sgd or adam (adam keeps two moments per weight)",
+    ),
+    HyperParameter(
+        "learning_rate", float, {"np": 1e-4, "anp": 2e-3, "wp": 1e-5, "bptt": 1e-3},
+        "step size of every weight update", minimum=0.0,
+    ),
+    HyperParameter(
+        "sigma", float, 1e-3, "standard deviation of the injected noise",
+        rules=PERTURBATION_RULES, minimum=0.0,
+    ),
+    HyperParameter(
+        "decorrelation_rate", float, 1e-3,
+        "learning rate eps of the decorrelation matrix D (with --decorrelate)", minimum=0.0,
+    ),
+    HyperParameter(
+        "anp_scale", float, None,
+        "ANP gain c on the loss difference; default sqrt(n_in + n_hidden + n_out)",
+        rules=("anp",), minimum=0.0,
+    ),
+    HyperParameter(
+        "anp_floor", float, 1e-20,
+        "ANP: a layer whose ||d pre-activation||^2 is at or below this skips its update",
+        rules=("anp",), minimum=0.0,
+    ),
+    HyperParameter(
+        "resync_every", int, 0,
+        "copy the clean rates into the noisy copy every M steps (0: never)",
+        rules=PERTURBATION_RULES, minimum=0,
+    ),
+    HyperParameter(
+        "window", int, 50, "BPTT truncation window T (steps stored, then one update)",
+        rules=("bptt",), minimum=1,
+    ),
+    HyperParameter("adam_beta1", float, 0.9, "Adam's first-moment decay", minimum=0.0),
+    HyperParameter("adam_beta2", float, 0.999, "Adam's second-moment decay", minimum=0.0),
+    HyperParameter("adam_eps", float, 1e-8, "Adam's denominator floor", minimum=0.0),
+    HyperParameter(
+        "input_scale", float, 1.0, "initial A ~ N(0, input_scale^2 / n_in)", minimum=0.0
+    ),
+    HyperParameter(
+        "recurrent_scale", float, 0.9, "initial R ~ N(0, recurrent_scale^2 / n_hidden)",
+        minimum=0.0,
+    ),
+    HyperParameter(
+        "output_scale", float, 1.0, "initial B ~ N(0, output_scale^2 / n_hidden)", minimum=0.0
+    ),
+)  # fmt: skip
+HYPER_BY_NAME = {h.name: h for h in HYPER_PARAMETERS}
+
+# What the kernels read: a flat, typed record (numba takes namedtuples).
+KernelHyper = namedtuple(
+    "KernelHyper",
+    "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
+    "adam_beta1 adam_beta2 adam_eps resync_every",
+)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network: rule, sizes, numeric format, seed and hyper-parameters.
+
+    ``params`` holds only the hyper-parameters that differ from the rule's
+    defaults; ``hyper(name)`` reads either."""
+
+    rule: str
+    n_inputs: int
+    n_outputs: int
+    n_hidden: int = 100
+    decorrelate: bool = False
+    loss: str = "mse"
+    precision: str = "float64"
+    seed: int = 0
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise SpecError(f"unknown rule {self.rule!r}; choose one of {', '.join(RULES)}")
+        for name in ("n_inputs", "n_outputs", "n_hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SpecError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.loss not in LOSSES:
+            raise SpecError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.loss == "xent" and self.n_outputs < 2:
+            raise SpecError("the cross-entropy loss needs at least 2 outputs (one per class)")
+        if self.precision not in PRECISIONS:
+            raise SpecError(
+                f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}"
+            )
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not (0 <= self.seed < 2**63)
+        ):
+            raise SpecError(f"seed must be a whole number in [0, 2^63), got {self.seed!r}")
+        object.__setattr__(self, "params", {k: _check_param(self.rule, k, v)
+                                            for k, v in dict(self.params).items()})  # fmt: skip
+        if self.hyper("optimizer") not in OPTIMIZERS:
+            raise SpecError(
+                f"unknown optimizer {self.hyper('optimizer')!r}; choose one of "
+                f"{', '.join(OPTIMIZERS)}"
+            )
+        if self.rule in PERTURBATION_RULES and not self.hyper("sigma") > 0:
+            raise SpecError("sigma must be > 0 for a perturbation rule")
+
+    def hyper(self, name: str) -> Any:
+        if name not in HYPER_BY_NAME:
+            raise SpecError(f"unknown hyper-parameter {name!r}")
+        if name in self.params:
+            return self.params[name]
+        value = HYPER_BY_NAME[name].default_for(self.rule)
+        if name == "anp_scale" and value is None:
+            value = math.sqrt(self.n_inputs + self.n_hidden + self.n_outputs)
+        return value
+
+    @property
+    def n_params(self) -> int:
+        n, i, o = self.n_hidden, self.n_inputs, self.n_outputs
+        return n * i + n * n + o * n + n + o
+
+    @property
+    def time_local(self) -> bool:
+        return self.rule != "bptt"
+
+    @property
+    def name(self) -> str:
+        """The rule's usual name: DANP for ANP with decorrelation, and so on."""
+        if self.rule == "bptt":
+            return "BPTT+decorrelation" if self.decorrelate else "BPTT"
+        return ("D" if self.decorrelate else "") + self.rule.upper()
+
+    def kernel_hyper(self) -> KernelHyper:
+        sigma = float(self.hyper("sigma")) if self.rule in PERTURBATION_RULES else 1.0
+        return KernelHyper(
+            rule=RULE_CODES[self.rule],
+            loss=LOSSES[self.loss],
+            optimizer=OPTIMIZERS[self.hyper("optimizer")],
+            seed=self.seed,
+            learning_rate=float(self.hyper("learning_rate")),
+            sigma=sigma,
+            decorrelation_rate=float(self.hyper("decorrelation_rate")),
+            anp_scale=float(self.hyper("anp_scale")),
+            anp_floor=float(self.hyper("anp_floor")),
+            adam_beta1=float(self.hyper("adam_beta1")),
+            adam_beta2=float(self.hyper("adam_beta2")),
+            adam_eps=float(self.hyper("adam_eps")),
+            resync_every=int(self.hyper("resync_every")),
+        )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NetworkSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise SpecError(f"unknown network spec field(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def _check_param(rule: str, name: str, value: Any) -> Any:
+    """Validate one hyper-parameter override; strings (from the CLI) are parsed."""
+    if name not in HYPER_BY_NAME:
+        raise SpecError(
+            f"unknown hyper-parameter {name!r}; `timelocal rules` lists them: "
+            f"{', '.join(HYPER_BY_NAME)}"
+        )
+    hp = HYPER_BY_NAME[name]
+    if rule not in hp.rules:
+        raise SpecError(f"hyper-parameter {name!r} does not apply to rule {rule!r}")
+    try:
+        if hp.kind is int:
+            if isinstance(value, str):
+                value = int(value)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError
+        elif hp.kind is float:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError
+        else:
+            value = str(value)
+    except (TypeError, ValueError):
+        raise SpecError(
+            f"hyper-parameter {name} must be {hp.kind.__name__}, got {value!r}"
+        ) from None
+    if hp.minimum is not None and value < hp.minimum:
+        raise SpecError(f"hyper-parameter {name} must be >= {hp.minimum}, got {value!r}")
+    return value

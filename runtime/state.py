@@ -1,0 +1,124 @@
+"""A network's state as data: one description (``state_layout``) that
+allocation, checkpoints and the profile all walk, so no array can be
+forgotten by any of them (STYLE.md, State is data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from timelocal.kernels import codes
+from timelocal.runtime.spec import PERTURBATION_RULES, NetworkSpec
+
+# Kinds of persistent state (the profile groups bytes by these).
+KINDS = (
+    "weights",
+    "decorrelation",
+    "neuron_state",
+    "noisy_state",
+    "optimizer",
+    "counters",
+    "window",
+)
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """One array of a network: what it is, its shape, dtype and kind."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    kind: str  # one of KINDS, or "scratch" for transient per-step arrays
+    doc: str
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+
+
+def state_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
+    """The persistent arrays of ``spec``'s network (everything checkpointed)."""
+    n, n_in, n_out, p = spec.n_hidden, spec.n_inputs, spec.n_outputs, spec.n_params
+    real = spec.precision
+    d = n if spec.decorrelate else 0
+    m = p if spec.hyper("optimizer") == "adam" else 0
+    arrays = [
+        ArraySpec("params", (p,), real, "weights", "A, R, B, b, c, flat (see weights())"),
+        ArraySpec("decorrelation", (d, d), real, "decorrelation", "D (empty: identity)"),
+        ArraySpec("drates", (n,), real, "neuron_state", "decorrelated rates x*_{t-1}"),
+        ArraySpec("moment1", (m,), real, "optimizer", "Adam first moments"),
+        ArraySpec("moment2", (m,), real, "optimizer", "Adam second moments"),
+        ArraySpec("counters", (codes.N_COUNTERS,), "int64", "counters", "step bookkeeping"),
+    ]
+    if spec.rule in PERTURBATION_RULES:
+        arrays.append(
+            ArraySpec("noisy_drates", (n,), real, "noisy_state", "noisy copy's rates x~*_{t-1}")
+        )
+    if spec.rule == "bptt":
+        t = spec.hyper("window")
+        arrays += [
+            ArraySpec("window_start", (n,), real, "window", "x* before the window"),
+            ArraySpec("window_inputs", (t, n_in), real, "window", "inputs of the window"),
+            ArraySpec("window_targets", (t, n_out), real, "window", "targets of the window"),
+            ArraySpec("window_has_target", (t,), "bool", "window", "which steps have targets"),
+            ArraySpec("window_reset", (t,), "bool", "window", "steps that reset the state"),
+            ArraySpec("window_rates", (t, n), real, "window", "rates x of the window"),
+            ArraySpec("window_drates", (t, n), real, "window", "rates x* of the window"),
+            ArraySpec("window_outputs", (t, n_out), real, "window", "outputs of the window"),
+        ]
+    return tuple(arrays)
+
+
+def scratch_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
+    """Transient arrays reused every step (allocated once, never checkpointed)."""
+    width = max(spec.n_hidden, spec.n_outputs, spec.n_hidden + spec.n_outputs)
+    return (
+        ArraySpec("grads", (spec.n_params,), spec.precision, "scratch", "this step's dW"),
+        ArraySpec("work", (codes.N_WORK_ROWS, width), spec.precision, "scratch", "per-step rows"),
+    )
+
+
+def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
+    """Allocate every persistent array and initialise the weights from the seed."""
+    state = {a.name: np.zeros(a.shape, dtype=a.dtype) for a in state_layout(spec)}
+    rng = np.random.default_rng(spec.seed)
+    n, n_in = spec.n_hidden, spec.n_inputs
+    views = weights(spec, state["params"])
+    views["A"][:] = (
+        rng.standard_normal(views["A"].shape) * spec.hyper("input_scale") / np.sqrt(n_in)
+    )
+    views["R"][:] = (
+        rng.standard_normal(views["R"].shape) * spec.hyper("recurrent_scale") / np.sqrt(n)
+    )
+    views["B"][:] = rng.standard_normal(views["B"].shape) * spec.hyper("output_scale") / np.sqrt(n)
+    if spec.decorrelate:
+        state["decorrelation"][:] = np.eye(n)
+    return state
+
+
+def weights(spec: NetworkSpec, params: np.ndarray) -> dict[str, np.ndarray]:
+    """Named views A (n x in), R (n x n), B (out x n), b (n), c (out) of ``params``."""
+    n, n_in, n_out = spec.n_hidden, spec.n_inputs, spec.n_outputs
+    shapes = {"A": (n, n_in), "R": (n, n), "B": (n_out, n), "b": (n,), "c": (n_out,)}
+    views, offset = {}, 0
+    for name, shape in shapes.items():
+        size = int(np.prod(shape))
+        views[name] = params[offset : offset + size].reshape(shape)
+        offset += size
+    return views
+
+
+def check_state(spec: NetworkSpec, state: dict[str, np.ndarray]) -> None:
+    """Raise ValueError unless ``state`` holds exactly the layout's arrays."""
+    expected = {a.name: a for a in state_layout(spec)}
+    if set(state) != set(expected):
+        missing = sorted(set(expected) - set(state))
+        extra = sorted(set(state) - set(expected))
+        raise ValueError(f"state arrays differ from the layout: missing {missing}, extra {extra}")
+    for name, a in expected.items():
+        arr = state[name]
+        if arr.shape != a.shape or arr.dtype != np.dtype(a.dtype):
+            raise ValueError(
+                f"state array {name} is {arr.dtype}{arr.shape}, expected {a.dtype}{a.shape}"
+            )

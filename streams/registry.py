@@ -1,0 +1,102 @@
+"""Stream URLs: ``synth:NAME?option=value&...``, ``file:PATH``, ``-`` (stdin)."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from timelocal.runtime.errors import StreamError
+from timelocal.streams import synthetic
+from timelocal.streams.base import Stream
+from timelocal.streams.files import POLICIES, open_csv, open_npy, open_stdin
+
+SYNTHETIC = {
+    "mackey-glass": synthetic.mackey_glass,
+    "copy-memory": synthetic.copy_memory,
+}
+
+# What `timelocal streams` prints.
+STREAM_KINDS = {
+    "synth:mackey-glass": "Mackey-Glass series (tau 17), input x_t, target x_{t+horizon}; "
+    "train and test parts from different seeds; test MSE and NRMSE",
+    "synth:copy-memory": "copy memory, 10 one-hot symbols, one sequence of 2 length + delay "
+    "steps after another; cross-entropy, recall accuracy and the memoryless baseline",
+    "file:PATH.csv": "CSV lines: inputs, then targets (no targets: predict only); "
+    "optional header line; needs --inputs N (and --outputs M when the width is unclear)",
+    "file:PATH.npy": "a 2-D array, one row per step, inputs then targets (NaN targets: "
+    "predict only); needs --inputs N",
+    "-": "CSV lines on standard input, as for files; needs --inputs N and --outputs M",
+}
+
+
+def synthetic_options(name: str) -> dict:
+    """The options of a synthetic stream and their defaults."""
+    return {p.name: p.default for p in inspect.signature(SYNTHETIC[name]).parameters.values()}
+
+
+def _parse_options(url: str, name: str, query: str) -> dict:
+    allowed = synthetic_options(name)
+    options = {}
+    for key, text in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if key not in allowed:
+            raise StreamError(
+                f"{url}: unknown option {key!r} for synth:{name}; "
+                f"options: {', '.join(f'{k}={v}' for k, v in allowed.items())}"
+            )
+        kind = type(allowed[key])
+        try:
+            value = kind(text)
+        except ValueError:
+            raise StreamError(
+                f"{url}: option {key} must be a {kind.__name__}, got {text!r}"
+            ) from None
+        if value < 0 or (kind is int and key not in ("seed", "delay") and value == 0):
+            raise StreamError(f"{url}: option {key} must be positive, got {text!r}")
+        options[key] = value
+    return options
+
+
+def open_stream(
+    url: str,
+    *,
+    n_inputs: int | None = None,
+    n_outputs: int | None = None,
+    on_bad_input: str = "skip",
+    loss: str | None = None,
+) -> Stream:
+    """Open the stream named by ``url``; errors say what is wrong with it."""
+    if on_bad_input not in POLICIES:
+        raise StreamError(f"unknown bad-input policy {on_bad_input!r}; choose skip or stop")
+    if url == "-":
+        return open_stdin(n_inputs, n_outputs, on_bad_input, loss or "mse")
+    scheme, sep, rest = url.partition(":")
+    if not sep:
+        raise StreamError(
+            f"{url!r} is not a stream URL; use synth:NAME, file:PATH or - "
+            "(`timelocal streams` lists them)"
+        )
+    if scheme == "synth":
+        name, _, query = rest.partition("?")
+        if name not in SYNTHETIC:
+            raise StreamError(
+                f"unknown synthetic stream {name!r}; choose one of {', '.join(SYNTHETIC)}"
+            )
+        stream = SYNTHETIC[name](**_parse_options(url, name, query))
+        stream.url = url
+        for given, have, what in ((n_inputs, stream.n_inputs, "inputs"),
+                                  (n_outputs, stream.n_outputs, "outputs")):  # fmt: skip
+            if given is not None and given != have:
+                raise StreamError(f"{url} has {have} {what}, not {given}")
+        if loss is not None and loss != stream.loss:
+            raise StreamError(f"{url} is scored with the {stream.loss} loss, not {loss}")
+        return stream
+    if scheme == "file":
+        path = Path(rest.removeprefix("//"))
+        if path.suffix.lower() == ".npy":
+            return open_npy(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
+        return open_csv(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
+    raise StreamError(
+        f"unsupported stream scheme {scheme!r} in {url!r}; use synth:NAME, file:PATH or - "
+        "(`timelocal streams` lists them)"
+    )

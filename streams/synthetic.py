@@ -1,0 +1,110 @@
+"""Synthetic tasks of seed 000, defined as ALGORITHMS.md §1 states them."""
+
+from __future__ import annotations
+
+import numpy as np
+from timelocal.streams.base import ArrayStream, sequence_arrays
+
+
+def mackey_glass_series(
+    length: int, seed: int, tau: float = 17.0, substeps: int = 10, washout: int = 100
+) -> np.ndarray:
+    """``length`` samples of dx/dt = 0.2 x(t-tau) / (1 + x(t-tau)^10) - 0.1 x(t),
+    Euler-integrated with ``substeps`` sub-steps per sample from a history near
+    1.2 with small seeded noise; the first ``washout`` samples are dropped, then
+    the series is squashed with tanh(x - 1) and de-meaned."""
+    rng = np.random.default_rng(seed)
+    dt = 1.0 / substeps
+    lag = int(round(tau * substeps))
+    total = (length + washout) * substeps
+    x = np.empty(lag + total + 1)
+    x[: lag + 1] = 1.2 + 0.01 * rng.standard_normal(lag + 1)
+    for k in range(lag, lag + total):
+        delayed = x[k - lag]
+        x[k + 1] = x[k] + dt * (0.2 * delayed / (1.0 + delayed**10) - 0.1 * x[k])
+    samples = x[lag + substeps :: substeps][washout : washout + length]
+    squashed = np.tanh(samples - 1.0)
+    return squashed - squashed.mean()
+
+
+def mackey_glass(
+    train: int = 5000,
+    test: int = 5000,
+    horizon: int = 15,
+    tau: float = 17.0,
+    epochs: int = 1,
+    seed: int = 0,
+) -> ArrayStream:
+    """Input x_t, target x_{t+horizon} (predict the future). The training
+    series comes from seed 2s, the test series from seed 2s + 1."""
+    parts = []
+    for length, series_seed in ((train, 2 * seed), (test, 2 * seed + 1)):
+        series = mackey_glass_series(length + horizon, series_seed, tau=tau)
+        parts.append(sequence_arrays(series[:length, None], series[horizon:, None]))
+    test_variance = float(parts[1][1].var())
+    return ArrayStream(
+        url="",
+        n_inputs=1,
+        n_outputs=1,
+        loss="mse",
+        train_length=train,
+        epochs=epochs,
+        test_length=test,
+        train=parts[0],
+        test=parts[1],
+        info={"test_target_variance": test_variance},
+    )
+
+
+COPY_SYMBOLS = 10  # 0 blank, 1..8 data, 9 marker
+BLANK, MARKER = 0, 9
+
+
+def copy_memory_part(sequences: int, length: int, delay: int, rng) -> tuple:
+    """``sequences`` copy-memory sequences back to back, one-hot coded: input
+    ``length`` data symbols, ``delay`` blanks, ``length`` markers; target blank
+    for ``length + delay`` steps, then the data symbols."""
+    period = 2 * length + delay
+    data = rng.integers(1, 9, size=(sequences, length))
+    in_symbols = np.full((sequences, period), BLANK)
+    in_symbols[:, :length] = data
+    in_symbols[:, length + delay :] = MARKER
+    out_symbols = np.full((sequences, period), BLANK)
+    out_symbols[:, length + delay :] = data
+    eye = np.eye(COPY_SYMBOLS)
+    inputs = eye[in_symbols.reshape(-1)]
+    targets = eye[out_symbols.reshape(-1)]
+    reset = np.zeros(sequences * period, bool)
+    reset[::period] = True
+    scored = np.zeros((sequences, period), bool)
+    scored[:, length + delay :] = True
+    return sequence_arrays(inputs, targets, reset=reset, scored=scored.reshape(-1))
+
+
+def copy_memory(
+    length: int = 100, delay: int = 10, train: int = 200, test: int = 20, epochs: int = 1,
+    seed: int = 0,
+) -> ArrayStream:  # fmt: skip
+    """Copy memory (Arjovsky et al.) with ``train`` and ``test`` sequences.
+
+    The memoryless baseline predicts blank, then a uniform guess over the 8
+    data symbols: cross-entropy length ln 8 / (2 length + delay) per step."""
+    rng = np.random.default_rng(seed)
+    train_part = copy_memory_part(train, length, delay, rng)
+    test_part = copy_memory_part(test, length, delay, rng)
+    period = 2 * length + delay
+    return ArrayStream(
+        url="",
+        n_inputs=COPY_SYMBOLS,
+        n_outputs=COPY_SYMBOLS,
+        loss="xent",
+        train_length=train * period,
+        epochs=epochs,
+        test_length=test * period,
+        train=train_part,
+        test=test_part,
+        info={
+            "baseline_loss": float(length * np.log(8) / period),
+            "baseline_accuracy": 1.0 / 8.0,
+        },
+    )

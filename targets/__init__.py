@@ -1,0 +1,1 @@
+"""Where the kernels run: ``host`` (a compiled loop over a chunk)."""

@@ -1,0 +1,143 @@
+"""The host simulator: a whole chunk of the stream runs inside one compiled
+loop, calling the rule's step kernel once per time step; no Python per step
+(DESIGN.md principle 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from timelocal.kernels.bptt import bptt_train_step
+from timelocal.kernels.codes import RULE_BPTT, W_OUT
+from timelocal.kernels.forward import predict_step
+from timelocal.kernels.perturbation import perturbation_train_step
+from timelocal.runtime.spec import NetworkSpec
+from timelocal.runtime.state import scratch_layout
+
+WINDOW_ARRAYS = (
+    "window_start",
+    "window_inputs",
+    "window_targets",
+    "window_has_target",
+    "window_reset",
+    "window_rates",
+    "window_drates",
+    "window_outputs",
+)
+
+
+@njit(cache=True)
+def run_chunk(
+    hp,
+    learn,
+    params,
+    grads,
+    moment1,
+    moment2,
+    decorrelation,
+    drates,
+    noisy_drates,
+    counters,
+    work,
+    window_start,
+    window_inputs,
+    window_targets,
+    window_has_target,
+    window_reset,
+    window_rates,
+    window_drates,
+    window_outputs,
+    inputs,
+    targets,
+    has_target,
+    reset,
+    out_outputs,
+    out_loss,
+    out_drates,
+):
+    """Run ``inputs.shape[0]`` steps: learn (``learn``) or only predict.
+
+    ``reset[t]`` zeroes both copies' rates before step t (a new sequence).
+    Writes each step's clean outputs and loss (NaN without a target) and, if
+    ``out_drates`` has rows, the rates x*_t."""
+    n_in = inputs.shape[1]
+    n_out = targets.shape[1]
+    n_hidden = drates.shape[0]
+    record = out_drates.shape[0] > 0
+    for t in range(inputs.shape[0]):
+        if reset[t]:
+            drates[:] = 0.0
+            noisy_drates[:] = 0.0
+        if not learn:
+            loss = predict_step(
+                hp, params, decorrelation, drates, work, inputs[t], targets[t], has_target[t],
+                n_in, n_hidden, n_out,
+            )  # fmt: skip
+        elif hp.rule == RULE_BPTT:
+            loss = bptt_train_step(
+                hp, params, grads, moment1, moment2, decorrelation, drates, counters, work,
+                window_start, window_inputs, window_targets, window_has_target, window_reset,
+                window_rates, window_drates, window_outputs,
+                inputs[t], targets[t], has_target[t], reset[t], n_in, n_hidden, n_out,
+            )  # fmt: skip
+        else:
+            loss, _ = perturbation_train_step(
+                hp, params, grads, moment1, moment2, decorrelation, drates, noisy_drates,
+                counters, work, inputs[t], targets[t], has_target[t], n_in, n_hidden, n_out,
+            )  # fmt: skip
+        out_loss[t] = loss
+        for k in range(n_out):
+            out_outputs[t, k] = work[W_OUT, k]
+        if record:
+            for i in range(n_hidden):
+                out_drates[t, i] = drates[i]
+
+
+class HostTarget:
+    """Runs chunks of samples through ``run_chunk`` on the state arrays."""
+
+    name = "host"
+
+    def __init__(self, spec: NetworkSpec, state: dict[str, np.ndarray]):
+        self.spec = spec
+        self.state = state
+        self.hyper = spec.kernel_hyper()
+        self.scratch = {a.name: np.zeros(a.shape, a.dtype) for a in scratch_layout(spec)}
+        real = np.dtype(spec.precision)
+        self._absent = {
+            "noisy_drates": np.zeros(0, real),
+            "window_start": np.zeros(0, real),
+            "window_inputs": np.zeros((0, spec.n_inputs), real),
+            "window_targets": np.zeros((0, spec.n_outputs), real),
+            "window_has_target": np.zeros(0, np.bool_),
+            "window_reset": np.zeros(0, np.bool_),
+            "window_rates": np.zeros((0, spec.n_hidden), real),
+            "window_drates": np.zeros((0, spec.n_hidden), real),
+            "window_outputs": np.zeros((0, spec.n_outputs), real),
+        }
+
+    def _array(self, name: str) -> np.ndarray:
+        return self.state[name] if name in self.state else self._absent[name]
+
+    def run_chunk(
+        self,
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        has_target: np.ndarray,
+        reset: np.ndarray,
+        *,
+        learn: bool,
+        record_rates: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Validated, C-contiguous float64 arrays in; (outputs, loss, rates) out."""
+        steps = inputs.shape[0]
+        outputs = np.empty((steps, self.spec.n_outputs))
+        loss = np.empty(steps)
+        rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
+        s = self.state
+        run_chunk(
+            self.hyper, learn, s["params"], self.scratch["grads"], s["moment1"], s["moment2"],
+            s["decorrelation"], s["drates"], self._array("noisy_drates"), s["counters"],
+            self.scratch["work"], *(self._array(name) for name in WINDOW_ARRAYS),
+            inputs, targets, has_target, reset, outputs, loss, rates,
+        )  # fmt: skip
+        return outputs, loss, (rates if record_rates else None)
