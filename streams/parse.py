@@ -59,7 +59,7 @@ def parse_line(line: str, n_inputs: int, n_outputs: int) -> tuple[np.ndarray, np
     if width not in (n_inputs, n_inputs + n_outputs):
         raise BadSampleError(
             "wrong_width",
-            f"{width} fields, expected {n_inputs} (inputs only) or "
+            f"{width} field{'' if width == 1 else 's'}, expected {n_inputs} (inputs only) or "
             f"{n_inputs + n_outputs} (inputs and targets)",
         )
     values = np.array([_number(f, i) for i, f in enumerate(fields)])

@@ -49,7 +49,8 @@ def _parse_options(url: str, name: str, query: str) -> dict:
             value = kind(text)
         except ValueError:
             raise StreamError(
-                f"{url}: option {key} must be a {kind.__name__}, got {text!r}"
+                f"{url}: option {key} must be a {'whole number' if kind is int else 'number'}, "
+                f"got {text!r}"
             ) from None
         if value < 0 or (kind is int and key not in ("seed", "delay") and value == 0):
             raise StreamError(f"{url}: option {key} must be positive, got {text!r}")

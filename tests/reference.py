@@ -1,0 +1,274 @@
+"""Plain NumPy (and plain Python integer) references of every kernel, written
+from ALGORITHMS.md independently of the Numba code: the tests compare the
+kernels with these, number for number."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+def mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def counter_hash(seed: int, stream: int, step: int, index: int) -> int:
+    h = mix64((seed * GOLDEN + stream) & MASK)
+    h = mix64((h + step * GOLDEN) & MASK)
+    return mix64((h + index * GOLDEN) & MASK)
+
+
+def gaussian(seed: int, stream: int, step: int, index: int) -> float:
+    u1 = ((counter_hash(seed, stream, step, 2 * index) >> 11) + 1) * 2.0**-53
+    u2 = ((counter_hash(seed, stream, step, 2 * index + 1) >> 11) + 1) * 2.0**-53
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def gaussians(seed: int, stream: int, step: int, count: int) -> np.ndarray:
+    return np.array([gaussian(seed, stream, step, i) for i in range(count)])
+
+
+def softmax(beta):
+    e = np.exp(beta - beta.max())
+    return e / e.sum()
+
+
+def log_softmax(beta):
+    top = beta.max()
+    return beta - (top + np.log(np.exp(beta - top).sum()))
+
+
+class ReferenceNetwork:
+    """The network of ALGORITHMS.md §1 with one rule, in NumPy, step by step."""
+
+    def __init__(self, spec, state):
+        self.spec = spec
+        self.n, self.n_in, self.n_out = spec.n_hidden, spec.n_inputs, spec.n_outputs
+        p = state["params"].astype(np.float64)
+        n, i, o = self.n, self.n_in, self.n_out
+        sizes = [n * i, n * n, o * n, n, o]
+        parts = np.split(p.copy(), np.cumsum(sizes)[:-1])
+        self.A, self.R, self.B = (
+            parts[0].reshape(n, i),
+            parts[1].reshape(n, n),
+            parts[2].reshape(o, n),
+        )
+        self.b, self.c = parts[3], parts[4]
+        self.D = state["decorrelation"].astype(np.float64).copy() if spec.decorrelate else None
+        self.x = state["drates"].astype(np.float64).copy()
+        self.xn = state.get("noisy_drates", np.zeros(n)).astype(np.float64).copy()
+        self.step = int(state["counters"][0])
+        self.updates = int(state["counters"][1])
+        self.m1 = np.zeros(p.size)
+        self.m2 = np.zeros(p.size)
+        self.window = []
+        self.window_start = None
+        self.seed = spec.seed
+
+    # -- pieces -------------------------------------------------------------
+    @property
+    def flat(self):
+        return np.concatenate([self.A.ravel(), self.R.ravel(), self.B.ravel(), self.b, self.c])
+
+    def set_flat(self, flat):
+        n, i, o = self.n, self.n_in, self.n_out
+        sizes = [n * i, n * n, o * n, n, o]
+        parts = np.split(flat, np.cumsum(sizes)[:-1])
+        self.A, self.R, self.B = (
+            parts[0].reshape(n, i),
+            parts[1].reshape(n, n),
+            parts[2].reshape(o, n),
+        )
+        self.b, self.c = parts[3], parts[4]
+
+    def decor(self, x):
+        return x.copy() if self.D is None else self.D @ x
+
+    def forward(self, u, prev, weights=None, xi=None, nu=None):
+        A, R, B, b, c = weights or (self.A, self.R, self.B, self.b, self.c)
+        alpha = A @ u + R @ prev + b + (0 if xi is None else xi)
+        x = np.tanh(alpha)
+        xs = self.decor(x)
+        beta = B @ xs + c + (0 if nu is None else nu)
+        y = beta.copy() if self.spec.loss == "mse" else softmax(beta)
+        return alpha, x, xs, beta, y
+
+    def loss(self, beta, y, target):
+        if self.spec.loss == "mse":
+            return float(((y - target) ** 2).sum())
+        return float(-(target * log_softmax(beta)).sum())
+
+    def hyper(self, name):
+        return self.spec.hyper(name)
+
+    def optimise(self, grad):
+        lr = self.hyper("learning_rate")
+        flat = self.flat
+        self.updates += 1
+        if self.hyper("optimizer") == "sgd":
+            self.set_flat(flat - lr * grad)
+            return
+        b1, b2, eps = self.hyper("adam_beta1"), self.hyper("adam_beta2"), self.hyper("adam_eps")
+        self.m1 = b1 * self.m1 + (1 - b1) * grad
+        self.m2 = b2 * self.m2 + (1 - b2) * grad * grad
+        mhat = self.m1 / (1 - b1**self.updates)
+        vhat = self.m2 / (1 - b2**self.updates)
+        self.set_flat(flat - lr * mhat / (np.sqrt(vhat) + eps))
+
+    def decorrelation_step(self, xs):
+        eps = self.hyper("decorrelation_rate")
+        delta = (np.outer(xs, xs) - np.diag(xs**2)) @ self.D  # Eq. 6 as written
+        self.D = self.D - eps * delta
+
+    # -- rules --------------------------------------------------------------
+    def estimate(self, u, target):
+        """One step of NP/ANP/WP: returns (grad estimate or None, losses, outputs, new states)."""
+        rule, sigma, seed, step = self.spec.rule, self.hyper("sigma"), self.seed, self.step
+        alpha, x, xs, beta, y = self.forward(u, self.x)
+        if rule == "wp":
+            z = gaussians(seed, 3, step, self.flat.size)
+            noisy_flat = self.flat + sigma * z
+            n, i, o = self.n, self.n_in, self.n_out
+            sizes = [n * i, n * n, o * n, n, o]
+            parts = np.split(noisy_flat, np.cumsum(sizes)[:-1])
+            weights = (parts[0].reshape(n, i), parts[1].reshape(n, n), parts[2].reshape(o, n),
+                       parts[3], parts[4])  # fmt: skip
+            nalpha, nx, nxs, nbeta, ny = self.forward(u, self.xn, weights=weights)
+        else:
+            xi = sigma * gaussians(seed, 1, step, self.n)
+            nu = sigma * gaussians(seed, 2, step, self.n_out)
+            nalpha, nx, nxs, nbeta, ny = self.forward(u, self.xn, xi=xi, nu=nu)
+        grad = None
+        loss = noisy_loss = float("nan")
+        if target is not None:
+            loss = self.loss(beta, y, target)
+            noisy_loss = self.loss(nbeta, ny, target)
+            dl = noisy_loss - loss
+            if rule == "wp":
+                grad = dl / sigma**2 * (sigma * z)
+            else:
+                if rule == "np":
+                    hs = dl / sigma**2 * xi
+                    os_ = dl / sigma**2 * nu
+                else:  # anp
+                    scale = self.hyper("anp_scale")
+                    floor = self.hyper("anp_floor")
+                    da, db = nalpha - alpha, nbeta - beta
+                    hs = scale * dl * da / (da @ da) if da @ da > floor else 0 * da
+                    os_ = scale * dl * db / (db @ db) if db @ db > floor else 0 * db
+                grad = np.concatenate([np.outer(hs, u).ravel(), np.outer(hs, self.x).ravel(),
+                                       np.outer(os_, xs).ravel(), hs, os_])  # fmt: skip
+        return grad, loss, noisy_loss, y, xs, nxs
+
+    def train_step(self, u, target):
+        grad, loss, noisy_loss, y, xs, nxs = self.estimate(u, target)
+        if grad is not None:
+            self.optimise(grad)
+        self.x, self.xn = xs, nxs
+        if self.D is not None:
+            self.decorrelation_step(self.x)
+        self.step += 1
+        every = self.hyper("resync_every") if self.spec.rule != "bptt" else 0
+        if every and self.step % every == 0:
+            self.xn = self.x.copy()
+        return loss, y
+
+    def predict_step(self, u, target):
+        alpha, x, xs, beta, y = self.forward(u, self.x)
+        self.x = xs
+        return (self.loss(beta, y, target) if target is not None else float("nan")), y
+
+    # -- BPTT -----------------------------------------------------------------
+    def window_loss(self, flat, start, steps):
+        """Mean loss over the window's target steps as a function of the weights."""
+        saved = self.flat
+        self.set_flat(flat)
+        prev, total, count = start, 0.0, 0
+        for u, target, reset in steps:
+            if reset:
+                prev = np.zeros(self.n)
+            alpha, x, xs, beta, y = self.forward(u, prev)
+            if target is not None:
+                total += self.loss(beta, y, target)
+                count += 1
+            prev = xs
+        self.set_flat(saved)
+        return total / count if count else 0.0
+
+    def window_gradient(self, start, steps):
+        """Analytic gradient of ``window_loss`` (backward pass over the window);
+        returns (gradient or None, the rates x of each step)."""
+        prev, records = start, []
+        for u, target, reset in steps:
+            if reset:
+                prev = np.zeros(self.n)
+            alpha, x, xs, beta, y = self.forward(u, prev)
+            records.append((u, target, reset, prev, x, xs, y))
+            prev = xs
+        count = sum(t is not None for _, t, _ in steps)
+        if not count:
+            return None, [r[4] for r in records]
+        gA, gR, gB = np.zeros_like(self.A), np.zeros_like(self.R), np.zeros_like(self.B)
+        gb, gc = np.zeros_like(self.b), np.zeros_like(self.c)
+        carry = np.zeros(self.n)
+        for u, target, reset, prev, x, xs, y in reversed(records):
+            d_xs = carry.copy()
+            if target is not None:
+                d_beta = (2 * (y - target) if self.spec.loss == "mse" else y - target) / count
+                gB += np.outer(d_beta, xs)
+                gc += d_beta
+                d_xs += self.B.T @ d_beta
+            d_x = d_xs if self.D is None else self.D.T @ d_xs
+            d_alpha = d_x * (1 - x**2)
+            gA += np.outer(d_alpha, u)
+            gR += np.outer(d_alpha, prev)
+            gb += d_alpha
+            carry = np.zeros(self.n) if reset else self.R.T @ d_alpha
+        grad = np.concatenate([gA.ravel(), gR.ravel(), gB.ravel(), gb, gc])
+        return grad, [r[4] for r in records]
+
+    def bptt_step(self, u, target, reset):
+        if not self.window:
+            self.window_start = self.x.copy()
+        loss, y = self.predict_step(u, target)
+        self.window.append((u, target, reset))
+        self.step += 1
+        if len(self.window) == self.hyper("window"):
+            grad, rates = self.window_gradient(self.window_start, self.window)
+            if grad is not None:
+                self.optimise(grad)
+            if self.D is not None:
+                for x in rates:
+                    self.decorrelation_step(self.D @ x)
+            self.window = []
+        return loss, y
+
+
+def numeric_gradient(f, flat, eps=1e-6):
+    grad = np.zeros_like(flat)
+    for p in range(flat.size):
+        up, down = flat.copy(), flat.copy()
+        up[p] += eps
+        down[p] -= eps
+        grad[p] = (f(up) - f(down)) / (2 * eps)
+    return grad
+
+
+def one_step_gradient(net: ReferenceNetwork, u, target):
+    """True gradient of l_t w.r.t. (A, R, B, b, c) from the state net.x, held fixed."""
+    alpha, x, xs, beta, y = net.forward(u, net.x)
+    if net.spec.loss == "mse":
+        d_beta = 2 * (y - target)
+    else:
+        d_beta = y - target
+    d_xs = net.B.T @ d_beta
+    d_x = d_xs if net.D is None else net.D.T @ d_xs
+    d_alpha = d_x * (1 - x**2)
+    return np.concatenate([np.outer(d_alpha, u).ravel(), np.outer(d_alpha, net.x).ravel(),
+                           np.outer(d_beta, xs).ravel(), d_alpha, d_beta])  # fmt: skip

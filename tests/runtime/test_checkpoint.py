@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+from timelocal import Network
+from timelocal.runtime import checkpoint as ckpt
+from timelocal.runtime.errors import CheckpointError
+from timelocal.runtime.state import state_layout
+
+from tests.helpers import make_network, sample_data
+
+
+def test_round_trip_restores_every_array(tmp_path):
+    net = make_network("bptt", decorrelate=True, window=5)
+    net.learn(*sample_data(23, 2, 2))
+    path = net.save(tmp_path / "net.npz", meta={"position": 23})
+    loaded = Network.load(path)
+    assert loaded.spec == net.spec
+    assert loaded.checkpoint_meta == {"position": 23}
+    assert set(loaded.state) == {a.name for a in state_layout(net.spec)}
+    for name, array in net.state.items():
+        np.testing.assert_array_equal(loaded.state[name], array)
+    inputs, targets = sample_data(30, 2, 2, seed=5)
+    np.testing.assert_array_equal(loaded.learn(inputs, targets).outputs,
+                                  net.learn(inputs, targets).outputs)  # fmt: skip
+
+
+def test_failed_write_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    net = make_network("anp")
+    path = net.save(tmp_path / "net.npz")
+    original = path.read_bytes()
+
+    def broken(handle, **arrays):
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt.np, "savez", broken)
+    net.learn(*sample_data(10, 2, 2))
+    with pytest.raises(OSError, match="disk full"):
+        net.save(path)
+    assert path.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
+
+
+def test_unreadable_checkpoints_are_reported(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(CheckpointError, match="not a readable timelocal checkpoint"):
+        Network.load(bad)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        Network.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(CheckpointError):
+        Network.load(tmp_path / "other.npz")

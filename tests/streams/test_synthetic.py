@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+from timelocal.runtime.errors import StreamError
+from timelocal.streams import open_stream
+from timelocal.streams.synthetic import mackey_glass_series
+
+
+def _all(chunks):
+    chunks = list(chunks)
+    return {f: np.concatenate([getattr(c, f) for c in chunks])
+            for f in ("inputs", "targets", "reset", "scored")}  # fmt: skip
+
+
+def test_mackey_glass_predicts_15_steps_ahead_of_one_series():
+    stream = open_stream("synth:mackey-glass?train=600&test=400")
+    train = _all(stream.chunks(256))
+    assert train["inputs"].shape == (600, 1)
+    np.testing.assert_array_equal(train["targets"][:-15], train["inputs"][15:])
+    test = _all(stream.test_chunks(100))
+    assert test["inputs"].shape == (400, 1)
+    assert not np.allclose(test["inputs"][:50], train["inputs"][:50])  # another seed
+    assert train["reset"][0] and test["reset"][0] and train["reset"].sum() == 1
+
+
+def test_mackey_glass_series_shape_and_determinism():
+    series = mackey_glass_series(3000, seed=1)
+    assert abs(series.mean()) < 1e-12  # de-meaned
+    assert np.abs(series).max() < 1  # tanh(x - 1)
+    assert 0.01 < series.var() < 0.2  # chaotic, not a fixed point
+    np.testing.assert_array_equal(series, mackey_glass_series(3000, seed=1))
+    assert not np.array_equal(series, mackey_glass_series(3000, seed=2))
+
+
+def test_epochs_repeat_the_training_part_with_a_reset_each():
+    stream = open_stream("synth:mackey-glass?train=100&test=10&epochs=3")
+    chunks = list(stream.chunks(64))
+    assert [c.epoch for c in chunks] == [0, 0, 1, 1, 2, 2]
+    assert [bool(c.reset[0]) for c in chunks] == [True, False] * 3
+    skipped = _all(stream.chunks(64, skip=150))
+    np.testing.assert_array_equal(skipped["inputs"], _all(chunks)["inputs"][150:])
+
+
+def test_copy_memory_layout():
+    stream = open_stream("synth:copy-memory?length=4&delay=3&train=3&test=1&seed=2")
+    data = _all(stream.chunks(7))
+    period = 11
+    symbols_in = data["inputs"].argmax(1).reshape(3, period)
+    symbols_out = data["targets"].argmax(1).reshape(3, period)
+    assert ((symbols_in[:, :4] >= 1) & (symbols_in[:, :4] <= 8)).all()
+    assert (symbols_in[:, 4:7] == 0).all() and (symbols_in[:, 7:] == 9).all()
+    assert (symbols_out[:, :7] == 0).all()
+    np.testing.assert_array_equal(symbols_out[:, 7:], symbols_in[:, :4])
+    assert data["reset"].reshape(3, period)[:, 0].all() and data["reset"].sum() == 3
+    assert data["scored"].reshape(3, period)[:, 7:].all() and data["scored"].sum() == 12
+    assert stream.loss == "xent" and stream.n_inputs == stream.n_outputs == 10
+
+
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("synth:lorenz", "unknown synthetic stream 'lorenz'"),
+        ("synth:mackey-glass?horizn=3", "unknown option 'horizn'"),
+        ("synth:mackey-glass?train=abc", "train must be a whole number"),
+        ("synth:copy-memory?length=0", "length must be positive"),
+        ("mackey-glass", "is not a stream URL"),
+        ("ftp:data.csv", "unsupported stream scheme 'ftp'"),
+    ],
+)
+def test_bad_urls(url, message):
+    with pytest.raises(StreamError, match=message):
+        open_stream(url)

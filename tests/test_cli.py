@@ -1,0 +1,148 @@
+"""End-to-end tests: the real ``timelocal`` command in a subprocess."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from timelocal import Network
+
+CLI = [sys.executable, "-m", "timelocal.cli"]
+SMALL = ["--hidden", "12", "-q"]
+
+
+def run(*args, input=None, timeout=120):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, input=input,
+                          timeout=timeout)  # fmt: skip
+
+
+def summary_of(result):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_run_synthetic_json_summary():
+    result = run("run", "--rule", "anp", "--decorrelate", "--stream",
+                 "synth:mackey-glass?train=2000&test=500&epochs=2", "--json", *SMALL)  # fmt: skip
+    summary = summary_of(result)
+    assert summary["rule"] == "anp" and summary["decorrelate"] is True
+    assert summary["target"] == "host" and summary["precision"] == "float64"
+    assert summary["steps"] == 4000 and summary["bad_samples"] == 0
+    assert summary["train_loss"] < summary["train_loss_first"]
+    assert 0 < summary["test_loss"] < 1 and summary["steps_per_s"] > 0
+
+
+def test_human_summary_and_progress():
+    result = run("run", "--rule", "np", "--stream", "synth:mackey-glass?train=500&test=100",
+                 "--hidden", "8")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "NP on synth:mackey-glass" in result.stdout and "test loss" in result.stdout
+    assert "100%" in result.stderr  # the progress line reached the end
+
+
+def test_stdin_and_file_streams_learn_the_same(tmp_path):
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((300, 3))
+    text = "\n".join(",".join(repr(v) for v in row) for row in data) + "\n"
+    (tmp_path / "d.csv").write_text(text)
+    common = ["--rule", "wp", "--inputs", "2", "--json", *SMALL]
+    ckpts = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    a = summary_of(run("run", "--stream", f"file:{tmp_path / 'd.csv'}", "--checkpoint",
+                       str(ckpts[0]), *common))  # fmt: skip
+    b = summary_of(run("run", "--stream", "-", "--outputs", "1", "--checkpoint", str(ckpts[1]),
+                       *common, input=text))  # fmt: skip
+    assert a["steps"] == b["steps"] == 300
+    np.testing.assert_array_equal(Network.load(ckpts[0]).state["params"],
+                                  Network.load(ckpts[1]).state["params"])  # fmt: skip
+
+
+def test_resume_through_the_cli_matches_an_uninterrupted_run(tmp_path):
+    url = "synth:mackey-glass?train=1000&test=200&epochs=3"
+    base = ["run", "--rule", "anp", "--decorrelate", "--stream", url, "--json", *SMALL]
+    summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
+    summary_of(run(*base, "--steps", "1300", "--checkpoint", str(tmp_path / "part.npz")))
+    resumed = summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url,
+                             "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
+    assert resumed["steps"] == 3000 and resumed["steps_this_run"] == 1700
+    full, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
+    for name, array in full.state.items():
+        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "--rule", "anp", "--stream", "synth:nope"], "unknown synthetic stream 'nope'"),
+        (["run", "--rule", "anp", "--stream", "file:/no/such.csv", "--inputs", "1"],
+         "no such file /no/such.csv"),
+        (["run", "--rule", "anp", "--stream", "synth:mackey-glass", "-p", "sigma=-1"],
+         "sigma must be >= 0.0"),
+        (["run", "--rule", "anp", "--stream", "synth:mackey-glass", "-p", "sigma"],
+         "--param takes NAME=VALUE"),
+        (["run", "--stream", "synth:mackey-glass"], "--rule is required"),
+        (["run", "--rule", "bogus", "--stream", "synth:mackey-glass"], "Invalid value for '--rule'"),
+        (["run", "--resume", "/no/ckpt.npz", "--stream", "synth:mackey-glass"],
+         "checkpoint /no/ckpt.npz does not exist"),
+    ],
+)  # fmt: skip
+def test_usage_errors_are_one_sentence_with_exit_code_2(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_input_stop_is_a_runtime_error_with_the_line(tmp_path):
+    (tmp_path / "d.csv").write_text("1,2\n3,4\n5,oops\n")
+    result = run("run", "--rule", "anp", "--stream", f"file:{tmp_path / 'd.csv'}",
+                 "--inputs", "1", "--on-bad-input", "stop", *SMALL)  # fmt: skip
+    assert result.returncode == 1
+    assert "line 3: column 2: 'oops' is not a number" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_resume_refuses_a_different_network(tmp_path):
+    path = tmp_path / "c.npz"
+    summary_of(run("run", "--rule", "np", "--stream", "synth:mackey-glass?train=100&test=10",
+                   "--checkpoint", str(path), "--json", *SMALL))  # fmt: skip
+    result = run("run", "--resume", str(path), "--rule", "anp", "--stream", "synth:mackey-glass")
+    assert result.returncode == 2 and "differs from the checkpoint" in result.stderr
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_finishes_the_chunk_checkpoints_and_reports(tmp_path, signum, code):
+    path = tmp_path / "c.npz"
+    proc = subprocess.Popen(
+        [*CLI, "run", "--rule", "anp", "--stream", "synth:mackey-glass?epochs=1000",
+         "--checkpoint", str(path), "--json", *SMALL],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(4)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["interrupted"] is True and summary["steps"] > 0
+    assert Network.load(path).steps_trained == summary["steps"]
+
+
+def test_rules_and_streams_list_what_exists():
+    rules = json.loads(run("rules", "--json").stdout)
+    assert set(rules["rules"]) == {"np", "anp", "wp", "bptt"}
+    assert rules["rules"]["bptt"]["time_local"] is False
+    assert "sigma" in rules["rules"]["anp"]["hyper_parameters"]
+    streams = json.loads(run("streams", "--json").stdout)
+    assert "synth:mackey-glass" in streams["streams"] and "-" in streams["streams"]
+    assert streams["options"]["synth:copy-memory"]["delay"] == 10
+    help_text = run("run", "--help").stdout
+    assert "--on-bad-input" in help_text and "skip it and count it" in help_text
+
+
+def test_console_script_is_installed():
+    script = os.path.join(os.path.dirname(sys.executable), "timelocal")
+    result = subprocess.run([script, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "timelocal" in result.stdout
