@@ -83,7 +83,7 @@ def _layers(vector, n_in=3, n=8, n_out=2):
 def test_np_mean_update_follows_the_true_gradient():
     mean, true = _mean_estimate("np", 10_000, sigma=1e-4)
     assert _cosine(mean, true) > 0.9
-    for part_mean, part_true in zip(_layers(mean), _layers(true)):
+    for part_mean, part_true in zip(_layers(mean), _layers(true), strict=True):
         assert _cosine(part_mean, part_true) > 0.9
     # sigma^-2 makes the estimate unbiased: the scale matches too.
     assert 0.8 < np.linalg.norm(mean) / np.linalg.norm(true) < 1.2
@@ -93,7 +93,7 @@ def test_anp_mean_update_follows_the_true_gradient_per_layer():
     # ANP normalises per layer, so each layer's mean points along that layer's
     # gradient (the scales of the layers differ: compare layer by layer).
     mean, true = _mean_estimate("anp", 2_000, sigma=1e-4)
-    for part_mean, part_true in zip(_layers(mean), _layers(true)):
+    for part_mean, part_true in zip(_layers(mean), _layers(true), strict=True):
         assert _cosine(part_mean, part_true) > 0.95
 
 

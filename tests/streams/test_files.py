@@ -18,7 +18,7 @@ BAD_LINES = ["1", "abc,1,2", "nan,0.5,0.1", "1,2,3,4", "0.1,inf,3", "1e999,0,0",
 
 def _write_csv(path, inputs, targets, *, header=True, bad_every=0):
     lines = ["in_a,in_b,target"] if header else []
-    for t, (u, y) in enumerate(zip(inputs, targets)):
+    for t, (u, y) in enumerate(zip(inputs, targets, strict=True)):
         if bad_every and t % bad_every == 3:
             lines.append(BAD_LINES[(t // bad_every) % len(BAD_LINES)])
         target = "" if np.isnan(y).all() else repr(float(y[0]))
