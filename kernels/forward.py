@@ -112,30 +112,101 @@ def forward_step(
     beta,
     outputs,
 ):
-    """One forward step. Noise vectors of length 0 mean a clean pass; else
-    they are added to the pre-activations (node perturbation's noisy copy)."""
+    """One clean forward step (prediction and BPTT)."""
+    empty = alpha[:0]
+    twin_forward_step(
+        params, decorrelation, prev_drates, prev_drates[:0], inputs_t, hidden_noise,
+        output_noise, n_in, n_hidden, n_out, loss_kind, alpha, rates, drates, beta, outputs,
+        empty, empty, empty, empty, empty,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def twin_forward_step(
+    params,
+    decorrelation,
+    prev_drates,
+    noisy_prev_drates,
+    inputs_t,
+    hidden_noise,
+    output_noise,
+    n_in,
+    n_hidden,
+    n_out,
+    loss_kind,
+    alpha,
+    rates,
+    drates,
+    beta,
+    outputs,
+    noisy_alpha,
+    noisy_rates,
+    noisy_drates,
+    noisy_beta,
+    noisy_outputs,
+):
+    """The clean pass and, if ``noisy_prev_drates`` is not empty, node
+    perturbation's noisy copy in the same sweep over each weight matrix (each
+    weight is read once for both copies: the step is memory-bound).
+
+    The noise vectors are added to the noisy copy's pre-activations; without a
+    noisy copy, non-empty noise vectors go to the clean pass instead."""
     A, R, B, b, c = unpack(params, n_in, n_hidden, n_out)
+    twin = noisy_prev_drates.shape[0] > 0
     noisy_hidden = hidden_noise.shape[0] > 0
+    noisy_out = output_noise.shape[0] > 0
     for i in range(n_hidden):
         acc = b[i]
         for j in range(n_in):
             acc += A[i, j] * inputs_t[j]
-        for j in range(n_hidden):
-            acc += R[i, j] * prev_drates[j]
-        if noisy_hidden:
-            acc += hidden_noise[i]
+        if twin:
+            noisy_acc = acc
+            for j in range(n_hidden):
+                acc += R[i, j] * prev_drates[j]
+                noisy_acc += R[i, j] * noisy_prev_drates[j]
+            if noisy_hidden:
+                noisy_acc += hidden_noise[i]
+            noisy_alpha[i] = noisy_acc
+            noisy_rates[i] = np.tanh(noisy_acc)
+        else:
+            for j in range(n_hidden):
+                acc += R[i, j] * prev_drates[j]
+            if noisy_hidden:
+                acc += hidden_noise[i]
         alpha[i] = acc
         rates[i] = np.tanh(acc)
-    decorrelate(decorrelation, rates, drates)
-    noisy_out = output_noise.shape[0] > 0
+    if twin and decorrelation.shape[0] > 0:
+        for i in range(n_hidden):
+            acc = 0.0
+            noisy_acc = 0.0
+            for j in range(n_hidden):
+                acc += decorrelation[i, j] * rates[j]
+                noisy_acc += decorrelation[i, j] * noisy_rates[j]
+            drates[i] = acc
+            noisy_drates[i] = noisy_acc
+    else:
+        decorrelate(decorrelation, rates, drates)
+        if twin:
+            decorrelate(decorrelation, noisy_rates, noisy_drates)
     for k in range(n_out):
         acc = c[k]
-        for j in range(n_hidden):
-            acc += B[k, j] * drates[j]
-        if noisy_out:
-            acc += output_noise[k]
+        if twin:
+            noisy_acc = acc
+            for j in range(n_hidden):
+                acc += B[k, j] * drates[j]
+                noisy_acc += B[k, j] * noisy_drates[j]
+            if noisy_out:
+                noisy_acc += output_noise[k]
+            noisy_beta[k] = noisy_acc
+        else:
+            for j in range(n_hidden):
+                acc += B[k, j] * drates[j]
+            if noisy_out:
+                acc += output_noise[k]
         beta[k] = acc
     output_from_pre(beta, loss_kind, outputs)
+    if twin:
+        output_from_pre(noisy_beta, loss_kind, noisy_outputs)
 
 
 @njit(cache=True)

@@ -15,6 +15,7 @@ from timelocal.kernels.codes import (
     C_SKIP_OUTPUT,
     C_STEP,
     C_UPDATES,
+    OPT_SGD,
     RULE_ANP,
     RULE_WP,
     W_ALPHA,
@@ -32,7 +33,14 @@ from timelocal.kernels.codes import (
     W_TMP_A,
 )
 from timelocal.kernels.decorrelation import decorrelation_update
-from timelocal.kernels.forward import decorrelate, forward_step, output_from_pre, step_loss, unpack
+from timelocal.kernels.forward import (
+    decorrelate,
+    forward_step,
+    output_from_pre,
+    step_loss,
+    twin_forward_step,
+    unpack,
+)
 from timelocal.kernels.optim import apply_update
 from timelocal.kernels.rng import HIDDEN_NOISE, OUTPUT_NOISE, WEIGHT_NOISE, gaussian
 
@@ -97,32 +105,53 @@ def weight_noisy_forward(
 
 
 @njit(cache=True)
-def outer_estimate(gA, gR, gb, gB, gc, hidden_signal, output_signal, inputs_t, prev_drates, drates):
+def outer_update(
+    flat, factor, accumulate, hidden_signal, output_signal, inputs_t, prev_drates, drates
+):
     """Rank-1 estimates with the clean pass's presynaptic factors:
-    dA = s u^T, dR = s x*_{t-1}^T, db = s, dB = o x*_t^T, dc = o."""
+    dA = s u^T, dR = s x*_{t-1}^T, db = s, dB = o x*_t^T, dc = o.
+
+    ``accumulate``: add ``factor`` times the estimate to ``flat`` (plain SGD
+    straight into the weights, factor = -learning rate: no extra pass);
+    otherwise write the estimate into ``flat`` (the gradient buffer)."""
     n_hidden = hidden_signal.shape[0]
+    n_in = inputs_t.shape[0]
+    n_out = output_signal.shape[0]
+    A, R, B, b, c = unpack(flat, n_in, n_hidden, n_out)
     for i in range(n_hidden):
         s = hidden_signal[i]
-        for j in range(inputs_t.shape[0]):
-            gA[i, j] = s * inputs_t[j]
-        for j in range(n_hidden):
-            gR[i, j] = s * prev_drates[j]
-        gb[i] = s
-    for k in range(output_signal.shape[0]):
+        if accumulate:
+            for j in range(n_in):
+                A[i, j] += factor * (s * inputs_t[j])
+            for j in range(n_hidden):
+                R[i, j] += factor * (s * prev_drates[j])
+            b[i] += factor * s
+        else:
+            for j in range(n_in):
+                A[i, j] = s * inputs_t[j]
+            for j in range(n_hidden):
+                R[i, j] = s * prev_drates[j]
+            b[i] = s
+    for k in range(n_out):
         o = output_signal[k]
-        for j in range(n_hidden):
-            gB[k, j] = o * drates[j]
-        gc[k] = o
+        if accumulate:
+            for j in range(n_hidden):
+                B[k, j] += factor * (o * drates[j])
+            c[k] += factor * o
+        else:
+            for j in range(n_hidden):
+                B[k, j] = o * drates[j]
+            c[k] = o
 
 
 @njit(cache=True)
 def np_estimate(
-    grads, loss_delta, sigma, hidden_noise, output_noise, inputs_t, prev_drates, drates, signal
-):
+    flat, factor, accumulate, loss_delta, sigma, hidden_noise, output_noise, inputs_t,
+    prev_drates, drates, signal,
+):  # fmt: skip
     """NP, Eq. 2 corrected: dW = sigma^-2 dl_t (noise) (presynaptic)^T."""
     n_hidden = hidden_noise.shape[0]
     n_out = output_noise.shape[0]
-    gA, gR, gB, gb, gc = unpack(grads, inputs_t.shape[0], n_hidden, n_out)
     coef = loss_delta / (sigma * sigma)
     hidden_signal = signal[:n_hidden]
     output_signal = signal[n_hidden : n_hidden + n_out]
@@ -130,12 +159,16 @@ def np_estimate(
         hidden_signal[i] = coef * hidden_noise[i]
     for k in range(n_out):
         output_signal[k] = coef * output_noise[k]
-    outer_estimate(gA, gR, gb, gB, gc, hidden_signal, output_signal, inputs_t, prev_drates, drates)
+    outer_update(
+        flat, factor, accumulate, hidden_signal, output_signal, inputs_t, prev_drates, drates
+    )
 
 
 @njit(cache=True)
 def anp_estimate(
-    grads,
+    flat,
+    factor,
+    accumulate,
     counters,
     loss_delta,
     scale,
@@ -154,7 +187,6 @@ def anp_estimate(
     contributes no update for this step, and the step is counted."""
     n_hidden = alpha.shape[0]
     n_out = beta.shape[0]
-    gA, gR, gB, gb, gc = unpack(grads, inputs_t.shape[0], n_hidden, n_out)
     hidden_signal = signal[:n_hidden]
     output_signal = signal[n_hidden : n_hidden + n_out]
     gain = scale * loss_delta
@@ -180,15 +212,22 @@ def anp_estimate(
         counters[C_SKIP_OUTPUT] += 1
         for k in range(n_out):
             output_signal[k] = 0.0
-    outer_estimate(gA, gR, gb, gB, gc, hidden_signal, output_signal, inputs_t, prev_drates, drates)
+    outer_update(
+        flat, factor, accumulate, hidden_signal, output_signal, inputs_t, prev_drates, drates
+    )
 
 
 @njit(cache=True)
-def wp_estimate(grads, loss_delta, seed, step, sigma):
-    """WP, Eq. 5: dW = sigma^-2 dl_t (sigma z) with z regenerated from its key."""
+def wp_estimate(flat, factor, accumulate, loss_delta, seed, step, sigma):
+    """WP, Eq. 5: dW = sigma^-2 dl_t (sigma z) with z regenerated from its key
+    (added to ``flat`` times ``factor``, or written, as in ``outer_update``)."""
     coef = loss_delta / sigma
-    for p in range(grads.shape[0]):
-        grads[p] = coef * gaussian(seed, WEIGHT_NOISE, step, p)
+    for p in range(flat.shape[0]):
+        estimate = coef * gaussian(seed, WEIGHT_NOISE, step, p)
+        if accumulate:
+            flat[p] += factor * estimate
+        else:
+            flat[p] = estimate
 
 
 @njit(cache=True)
@@ -229,11 +268,11 @@ def perturbation_train_step(
     hidden_noise = work[W_HIDDEN_NOISE, :n_hidden]
     output_noise = work[W_OUTPUT_NOISE, :n_out]
 
-    forward_step(
-        params, decorrelation, drates, inputs_t, empty, empty, n_in, n_hidden, n_out, hp.loss,
-        alpha, work[W_RATES, :n_hidden], new_drates, beta, outputs,
-    )  # fmt: skip
     if hp.rule == RULE_WP:
+        forward_step(
+            params, decorrelation, drates, inputs_t, empty, empty, n_in, n_hidden, n_out,
+            hp.loss, alpha, work[W_RATES, :n_hidden], new_drates, beta, outputs,
+        )  # fmt: skip
         weight_noisy_forward(
             params, decorrelation, noisy_drates, inputs_t, hp.seed, step, hp.sigma,
             n_in, n_hidden, n_out, hp.loss,
@@ -242,9 +281,10 @@ def perturbation_train_step(
         )  # fmt: skip
     else:
         node_noise(hp.seed, step, hp.sigma, hidden_noise, output_noise)
-        forward_step(
-            params, decorrelation, noisy_drates, inputs_t, hidden_noise, output_noise,
+        twin_forward_step(
+            params, decorrelation, drates, noisy_drates, inputs_t, hidden_noise, output_noise,
             n_in, n_hidden, n_out, hp.loss,
+            alpha, work[W_RATES, :n_hidden], new_drates, beta, outputs,
             noisy_alpha, work[W_NOISY_RATES, :n_hidden], noisy_new_drates, noisy_beta,
             noisy_outputs,
         )  # fmt: skip
@@ -256,23 +296,28 @@ def perturbation_train_step(
         noisy_loss = step_loss(noisy_beta, noisy_outputs, targets_t, hp.loss)
         loss_delta = noisy_loss - loss
         signal = work[W_TMP_A]
+        # Plain SGD goes straight into the weights; Adam needs the estimate.
+        sgd = hp.optimizer == OPT_SGD
+        flat = params if sgd else grads
+        factor = -hp.learning_rate
         if hp.rule == RULE_WP:
-            wp_estimate(grads, loss_delta, hp.seed, step, hp.sigma)
+            wp_estimate(flat, factor, sgd, loss_delta, hp.seed, step, hp.sigma)
         elif hp.rule == RULE_ANP:
             anp_estimate(
-                grads, counters, loss_delta, hp.anp_scale, hp.anp_floor, alpha, noisy_alpha,
+                flat, factor, sgd, counters, loss_delta, hp.anp_scale, hp.anp_floor, alpha, noisy_alpha,
                 beta, noisy_beta, inputs_t, drates, new_drates, signal,
             )  # fmt: skip
         else:
             np_estimate(
-                grads, loss_delta, hp.sigma, hidden_noise, output_noise, inputs_t, drates,
+                flat, factor, sgd, loss_delta, hp.sigma, hidden_noise, output_noise, inputs_t, drates,
                 new_drates, signal,
             )  # fmt: skip
         counters[C_UPDATES] += 1
-        apply_update(
-            params, grads, moment1, moment2, counters[C_UPDATES], hp.optimizer,
-            hp.learning_rate, hp.adam_beta1, hp.adam_beta2, hp.adam_eps,
-        )  # fmt: skip
+        if not sgd:
+            apply_update(
+                params, grads, moment1, moment2, counters[C_UPDATES], hp.optimizer,
+                hp.learning_rate, hp.adam_beta1, hp.adam_beta2, hp.adam_eps,
+            )  # fmt: skip
 
     for i in range(n_hidden):
         drates[i] = new_drates[i]

@@ -44,8 +44,11 @@ def test_train_steps_match_reference(rule, decorrelate, loss, optimizer):
 
 def _mean_estimate(rule, draws, n_out=2, **params):
     """Mean gradient estimate over ``draws`` noise draws, all from one fixed
-    state with the noisy copy equal to the clean one; and the true gradient."""
-    net = make_network(rule, n_in=3, n_hidden=8, n_out=n_out, learning_rate=0.0, **params)
+    state with the noisy copy equal to the clean one; and the true gradient.
+    (Adam with learning rate 0: the estimate lands in ``grads``, the weights
+    stay put; plain SGD would add it to the weights directly.)"""
+    net = make_network(rule, n_in=3, n_hidden=8, n_out=n_out, learning_rate=0.0,
+                       optimizer="adam", **params)  # fmt: skip
     rng = np.random.default_rng(1)
     start = np.tanh(rng.standard_normal(8))
     u = rng.standard_normal(3)
