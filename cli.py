@@ -15,6 +15,7 @@ import click
 from click.core import ParameterSource
 from timelocal import __version__
 from timelocal.runtime.errors import CheckpointError, TimelocalError
+from timelocal.runtime.metrics import PredictionWriter
 from timelocal.runtime.network import TARGETS, Network
 from timelocal.runtime.session import Progress, RunOptions, Session
 from timelocal.runtime.spec import (
@@ -93,6 +94,25 @@ class ProgressLine:
     def close(self) -> None:
         if self.drawn:
             click.echo(err=True)
+
+
+class Every(click.ParamType):
+    """N (steps), Ns (seconds) or Nm (minutes) -> (steps, seconds)."""
+
+    name = "every"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip().lower()
+        scale = {"s": 1.0, "m": 60.0}.get(text[-1:]) if text else None
+        try:
+            number = float(text[:-1]) if scale else int(text)
+        except ValueError:
+            self.fail(f"{value!r} is not N (steps), Ns (seconds) or Nm (minutes)", param, ctx)
+        if number <= 0:
+            self.fail(f"{value!r} must be positive", param, ctx)
+        return (None, number * scale) if scale else (number, None)
 
 
 def _parse_params(values: tuple[str, ...]) -> dict:
@@ -181,7 +201,7 @@ def _given(ctx: click.Context, name: str) -> bool:
     "--on-bad-input",
     type=click.Choice(["skip", "stop"]),
     default="skip",
-    help="A malformed line, NaN/inf, or wrong width: skip it and count it in bad_samples, or stop with the line number. Bad samples never reach the network.",
+    help="A malformed line, NaN/inf, a wrong width or a frame failing its CRC: skip it and count it in bad_samples (by kind, with a warning at most once a second), or stop with the line number. Bad samples never reach the network. Gaps (jumps in frame sequence numbers or timestamps) are counted, never stop the run.",
 )  # noqa: E501
 @click.option(
     "--checkpoint",
@@ -191,9 +211,10 @@ def _given(ctx: click.Context, name: str) -> bool:
 )  # noqa: E501
 @click.option(
     "--checkpoint-every",
-    type=click.IntRange(min=1),
+    type=Every(),
     default=None,
-    help="Also write --checkpoint every N training steps.",
+    metavar="N|Ns|Nm",
+    help="Also write --checkpoint every N training steps, or every N seconds (30s) or minutes (5m).",
 )  # noqa: E501
 @click.option(
     "--resume",
@@ -213,6 +234,26 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.option(
     "--chunk-size", type=click.IntRange(min=1), default=1000, help="Steps per compiled chunk."
 )  # noqa: E501
+@click.option(
+    "--max-latency-ms",
+    type=click.FloatRange(min=0.1),
+    default=20.0,
+    help="Live streams (serial, socket, stdin): hand a sample to the network after at most this wait for its chunk to fill. Worst case from a sample's last byte to its prediction: this + 20 ms polling + the chunk's compute time.",
+)  # noqa: E501
+@click.option(
+    "--reconnect",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Device streams: when the device is lost (or silent for the URL's timeout=), reopen it with back-off for up to SECONDS, then stop with the checkpoint written (exit 1). 0: stop at once.",
+)  # noqa: E501
+@click.option(
+    "--predictions",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    metavar="PATH|-",
+    help="Write every step's outputs as CSV (step,phase,y_1..y_m), flushed after every chunk; - for stdout (the summary then goes to stderr).",
+)  # noqa: E501
 @click.option("--no-test", is_flag=True, help="Skip the stream's test part.")
 @click.option(
     "--json",
@@ -225,7 +266,8 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.pass_context
 def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, seed, params,
         n_inputs, n_outputs, loss, on_bad_input, checkpoint, checkpoint_every, resume, metrics,
-        metrics_every, chunk_size, no_test, as_json, quiet, debug):  # fmt: skip
+        metrics_every, chunk_size, max_latency_ms, reconnect, predictions, no_test, as_json,
+        quiet, debug):  # fmt: skip
     """Stream samples into a learning network and report the losses.
 
     \b
@@ -234,13 +276,20 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
       timelocal run --rule np --stream "synth:copy-memory?length=10&delay=5"
       timelocal run --rule anp --stream file:sensor.csv --inputs 3 --checkpoint net.npz
       timelocal run --resume net.npz --stream file:sensor.csv --inputs 3 --steps 20000
+      timelocal run --rule anp --stream "serial:///dev/ttyUSB0?baud=115200" \
+          --inputs 3 --outputs 1 --reconnect 60 --checkpoint net.npz --checkpoint-every 30s \
+          --predictions -
 
-    Steps without a target run forward and learn nothing but D.
+    Steps without a target run forward and learn nothing but D. A live stream
+    (device, stdin) runs until it ends, --steps is reached, or Ctrl-C: the
+    current chunk is finished, the checkpoint written, the summary printed
+    (exit 130 for SIGINT, 143 for SIGTERM). On --resume a file is read from
+    where the checkpoint stopped; a live stream continues with what arrives.
     """
     try:
         network, stream, meta = _prepare(
             ctx, rule, decorrelate, stream_url, target, precision, hidden, seed, params,
-            n_inputs, n_outputs, loss, on_bad_input, resume,
+            n_inputs, n_outputs, loss, on_bad_input, resume, reconnect, max_latency_ms / 1000,
         )  # fmt: skip
     except click.UsageError:
         raise
@@ -249,12 +298,26 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
             raise
         raise click.UsageError(str(exc)) from None
     if checkpoint_every and not checkpoint:
+        stream.close()
         raise click.UsageError("--checkpoint-every needs --checkpoint PATH")
+    every_steps, every_seconds = checkpoint_every or (None, None)
+    try:
+        writer = PredictionWriter(predictions, stream.n_outputs) if predictions else None
+    except TimelocalError as exc:
+        stream.close()
+        raise click.UsageError(str(exc)) from None
     options = RunOptions(
         steps=steps, chunk_size=chunk_size, metrics_path=metrics, metrics_every=metrics_every,
-        checkpoint_path=checkpoint, checkpoint_every=checkpoint_every, evaluate=not no_test,
+        checkpoint_path=checkpoint, checkpoint_every=every_steps,
+        checkpoint_every_s=every_seconds, evaluate=not no_test, predictions=writer,
     )  # fmt: skip
     progress = ProgressLine(enabled=not quiet)
+    if stream.live and not quiet:
+        click.echo(
+            f"reading {stream.url} ({stream.n_inputs} inputs, {stream.n_outputs} outputs) as it "
+            "arrives; Ctrl-C stops after the current chunk and keeps the checkpoint",
+            err=True,
+        )
     session = Session(network, stream, options, resume_meta=meta, progress=progress)
     received = []
 
@@ -272,15 +335,20 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
     finally:
         progress.close()
         stream.close()
+        if writer is not None:
+            writer.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
-    _report(summary, stream, as_json)
+    _report(summary, stream, as_json, human_to_stderr=predictions == "-")
     if received:
         ctx.exit(EXIT_SIGNAL[received[0]])
+    if summary["stream_end"]:
+        ctx.exit(1)
 
 
 def _prepare(ctx, rule, decorrelate, stream_url, target, precision, hidden, seed, params,
-             n_inputs, n_outputs, loss, on_bad_input, resume):  # fmt: skip
+             n_inputs, n_outputs, loss, on_bad_input, resume, reconnect, max_latency):  # fmt: skip
+    live = {"reconnect": reconnect, "max_latency": max_latency}
     meta = None
     if resume:
         network = Network.load(resume, target=target)
@@ -304,7 +372,7 @@ def _prepare(ctx, rule, decorrelate, stream_url, target, precision, hidden, seed
             )
         stream = open_stream(
             stream_url, n_inputs=n_inputs or spec.n_inputs, n_outputs=n_outputs or spec.n_outputs,
-            on_bad_input=on_bad_input, loss=loss,
+            on_bad_input=on_bad_input, loss=loss, **live,
         )  # fmt: skip
         if (stream.n_inputs, stream.n_outputs) != (spec.n_inputs, spec.n_outputs):
             raise CheckpointError(
@@ -315,8 +383,9 @@ def _prepare(ctx, rule, decorrelate, stream_url, target, precision, hidden, seed
     if rule is None:
         raise click.UsageError("--rule is required (or --resume a checkpoint)")
     stream = open_stream(
-        stream_url, n_inputs=n_inputs, n_outputs=n_outputs, on_bad_input=on_bad_input, loss=loss
-    )
+        stream_url, n_inputs=n_inputs, n_outputs=n_outputs, on_bad_input=on_bad_input, loss=loss,
+        **live,
+    )  # fmt: skip
     spec = NetworkSpec(
         rule=rule, n_inputs=stream.n_inputs, n_outputs=stream.n_outputs, n_hidden=hidden,
         decorrelate=decorrelate, loss=stream.loss, precision=precision, seed=seed,
@@ -331,13 +400,17 @@ def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _report(summary: dict, stream, as_json: bool) -> None:
+def _report(summary: dict, stream, as_json: bool, human_to_stderr: bool = False) -> None:
     bad = summary["bad_samples"]
     if bad:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary["bad_samples_by_kind"].items()))
-        click.echo(f"warning: skipped {bad} bad samples ({kinds})", err=True)
+        click.echo(f"warning: {bad} bad samples in all ({kinds}); the first:", err=True)
         for where, _kind, message in getattr(stream, "bad_lines", [])[:5]:
             click.echo(f"  {where}: {message}", err=True)
+    if summary["stream_end"]:
+        click.echo(f"error: the stream stopped: {summary['stream_end']}"
+                   + (" (checkpoint written)" if summary.get("checkpoint") else ""),
+                   err=True)  # fmt: skip
     if as_json:
         click.echo(json.dumps({k: _json_value(v) for k, v in summary.items()}))
         return
@@ -362,7 +435,9 @@ def _report(summary: dict, stream, as_json: bool) -> None:
     )
     if summary.get("checkpoint"):
         lines.append(f"  checkpoint  {summary['checkpoint']}")
-    click.echo("\n".join(lines))
+    if summary["reconnects"]:
+        lines.append(f"  reconnects  {summary['reconnects']}")
+    click.echo("\n".join(lines), err=human_to_stderr)
 
 
 def _json_value(value):

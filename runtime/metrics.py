@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from timelocal.kernels.decorrelation import mean_squared_offdiagonal
 from timelocal.runtime.errors import TimelocalError
+from timelocal.streams.base import BAD_KINDS
 
 FIELDS = (
     "step",
@@ -20,6 +22,8 @@ FIELDS = (
     "decorrelation_loss",
     "steps_per_s",
     "bad_samples",
+    *(f"bad_{kind}" for kind in BAD_KINDS),
+    "reconnects",
     "anp_skipped",
     "elapsed_s",
 )
@@ -73,3 +77,35 @@ def _plain(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+class PredictionWriter:
+    """The per-step outputs as CSV lines ``step,phase,y_1,...,y_m``, written
+    as they are produced and flushed after every chunk (so the network can
+    drive something). ``step`` counts training steps (or test steps)."""
+
+    def __init__(self, path, n_outputs: int):
+        if str(path) == "-":
+            self.handle, self.owned = sys.stdout, False
+        else:
+            try:
+                self.handle, self.owned = open(path, "w", encoding="utf-8", newline=""), True
+            except OSError as exc:
+                raise TimelocalError(
+                    f"cannot write predictions to {path}: {exc.strerror}"
+                ) from None
+        names = ",".join(f"y_{i + 1}" for i in range(n_outputs))
+        self.handle.write(f"step,phase,{names}\n")
+
+    def write(self, first_step: int, phase: str, outputs: np.ndarray) -> None:
+        rows = [
+            f"{first_step + k},{phase}," + ",".join(repr(float(v)) for v in row)
+            for k, row in enumerate(outputs)
+        ]
+        if rows:
+            self.handle.write("\n".join(rows) + "\n")
+        self.handle.flush()
+
+    def close(self) -> None:
+        if self.owned:
+            self.handle.close()

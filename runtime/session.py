@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from timelocal.runtime.metrics import MetricsWriter, decorrelation_loss
 from timelocal.runtime.network import Network
-from timelocal.streams.base import Chunk, Stream
+from timelocal.streams.base import BAD_KINDS, Chunk, Stream
 
 RECENT_STEPS = 1000  # train_loss window for streams without epochs
 
@@ -30,7 +30,9 @@ class RunOptions:
     metrics_every: int = 1000
     checkpoint_path: str | None = None
     checkpoint_every: int | None = None  # steps between periodic checkpoints
+    checkpoint_every_s: float | None = None  # seconds between periodic checkpoints
     evaluate: bool = True  # run the stream's test part after training
+    predictions: object = None  # a PredictionWriter: per-step outputs, flushed per chunk
 
 
 @dataclass
@@ -83,7 +85,7 @@ class Session:
         self.stream = stream
         self.options = options or RunOptions()
         self.progress = progress
-        self.stop_requested = False  # set from a signal handler: stop after this chunk
+        self._stop_requested = False
         meta = resume_meta or {}
         self.position = int(meta.get("position", 0))
         self.epoch = int(meta.get("epoch", 0))
@@ -98,6 +100,19 @@ class Session:
         self.loss_running = meta.get("loss_running")
         self.interrupted = False
         self.metrics = None
+        self.last_checkpoint = time.monotonic()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested
+
+    @stop_requested.setter
+    def stop_requested(self, value: bool) -> None:
+        """Set from a signal handler: stop after the current chunk (a stream
+        waiting for data stops waiting)."""
+        self._stop_requested = value
+        if value:
+            self.stream.interrupt()
 
     # -- the loop ------------------------------------------------------------
     def run(self) -> dict:
@@ -106,7 +121,13 @@ class Session:
         if opts.metrics_path:
             self.metrics = MetricsWriter(opts.metrics_path)
         try:
-            self._train(started)
+            try:
+                self._train(started)
+            except BaseException:
+                # The state is whole between chunks: keep what was learned.
+                if opts.checkpoint_path and self.trained_now:
+                    self._checkpoint()
+                raise
             if opts.checkpoint_path:
                 self._checkpoint()
             test = None
@@ -135,8 +156,8 @@ class Session:
                 if budget is not None and self.trained_now >= budget:
                     return
             if self.stop_requested:
-                self.interrupted = True
-                return
+                break
+        self.interrupted = self.stop_requested
 
     def _learn(self, piece: Chunk, started: float) -> None:
         opts = self.options
@@ -145,11 +166,13 @@ class Session:
             self.epoch = piece.epoch
         record = self.metrics is not None
         tick = time.perf_counter()
-        _, loss, rates = self.network.target.run_chunk(
+        outputs, loss, rates = self.network.target.run_chunk(
             piece.inputs, piece.targets, piece.has_target, piece.reset,
             learn=True, record_rates=record,
         )  # fmt: skip
         self.learn_seconds += time.perf_counter() - tick
+        if opts.predictions is not None:
+            opts.predictions.write(self.position, "train", outputs)
         steps = len(piece)
         self.position += steps
         self.trained_now += steps
@@ -160,9 +183,12 @@ class Session:
             self.interval_rates.append(rates)
             if self.position % opts.metrics_every == 0:
                 self._write_train_record(started)
-        if opts.checkpoint_path and opts.checkpoint_every:
-            if self.position % opts.checkpoint_every == 0:
-                self._checkpoint()
+        if opts.checkpoint_path and (
+            (opts.checkpoint_every and self.position % opts.checkpoint_every == 0)
+            or (opts.checkpoint_every_s
+                and time.monotonic() - self.last_checkpoint >= opts.checkpoint_every_s)
+        ):  # fmt: skip
+            self._checkpoint()
         if self.progress is not None:
             self.progress(Progress(self.position, opts.steps or self._planned(),
                                    self._current_loss(), "train"))  # fmt: skip
@@ -176,6 +202,8 @@ class Session:
             outputs, step_loss, _ = self.network.target.run_chunk(
                 chunk.inputs, chunk.targets, chunk.has_target, chunk.reset, learn=False
             )
+            if self.options.predictions is not None:
+                self.options.predictions.write(steps, "test", outputs)
             loss.add(step_loss)
             steps += len(chunk)
             used = chunk.targets[chunk.has_target]
@@ -240,8 +268,11 @@ class Session:
             self.loss_running = (
                 mean if self.loss_running is None else 0.9 * self.loss_running + 0.1 * mean
             )
+        bad = self._bad_samples()
         self.metrics.write(
             {
+                **{f"bad_{kind}": bad.get(kind, 0) for kind in BAD_KINDS},
+                "reconnects": self.stream.reconnects,
                 "step": self.position,
                 "phase": "train",
                 "epoch": self.epoch,
@@ -251,7 +282,7 @@ class Session:
                 "steps_per_s": self.trained_now / self.learn_seconds
                 if self.learn_seconds
                 else None,
-                "bad_samples": sum(self._bad_samples().values()),
+                "bad_samples": sum(bad.values()),
                 "anp_skipped": self.network.anp_skipped,
                 "elapsed_s": time.perf_counter() - started,
             }
@@ -260,6 +291,7 @@ class Session:
         self.interval_rates = []
 
     def _checkpoint(self) -> None:
+        self.last_checkpoint = time.monotonic()
         self.network.save(
             self.options.checkpoint_path,
             meta={
@@ -298,6 +330,8 @@ class Session:
             "bad_samples_by_kind": bad,
             "anp_skipped": self.network.anp_skipped,
             "interrupted": self.interrupted,
+            "reconnects": self.stream.reconnects,
+            "stream_end": self.stream.end_reason,
         }
         if test:
             summary.update(test)

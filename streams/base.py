@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+from timelocal.runtime.errors import BadSampleError, StreamError
 
-BAD_KINDS = ("malformed", "non_finite", "wrong_width")
+# What bad_samples counts, by kind: samples rejected (the first four) and
+# discontinuities of the stream (a jump in a frame's sequence number or in a
+# line's timestamp).
+BAD_KINDS = ("malformed", "non_finite", "wrong_width", "crc_error", "gap")
+POLICIES = ("skip", "stop")
+WARN_INTERVAL = 1.0  # seconds between warnings about bad input
 
 
 @dataclass
@@ -54,6 +62,14 @@ class Stream:
     def test_chunks(self, chunk_size: int) -> Iterator[Chunk]:
         """The test part, evaluated after training (none by default)."""
         return iter(())
+
+    def interrupt(self) -> None:
+        """Stop soon (called from a signal handler); streams that may block
+        waiting for data override it."""
+
+    live = False  # samples arrive as they happen (a device, stdin): never skipped on resume
+    end_reason = None  # why the stream stopped early (a lost device), if it did
+    reconnects = 0
 
     def close(self) -> None:
         pass
@@ -109,3 +125,79 @@ def sequence_arrays(inputs, targets, has_target=None, reset=None, scored=None) -
         reset,
         scored,
     )
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class ValidatedStream(Stream):
+    """A stream that validates samples one by one: bad ones are counted and
+    skipped (policy ``skip``) or stop the run (``stop``; a gap never stops
+    it). Warnings go to ``warn_to`` at most once a second, not per sample."""
+
+    on_bad_input: str = "skip"
+    bad_lines: list = field(default_factory=list)  # (where, kind, message), the first few
+    warn_to: Callable[[str], None] | None = _stderr
+
+    def __post_init__(self):
+        self._unreported: Counter = Counter()
+        self._latest = ""
+        self._last_warning = -WARN_INTERVAL
+
+    def reject(self, where: str, error: BadSampleError) -> None:
+        if self.on_bad_input == "stop" and error.kind != "gap":
+            raise StreamError(f"{self.url}: {where}: {error} (--on-bad-input stop)")
+        self.bad_samples[error.kind] += 1
+        if len(self.bad_lines) < 20:
+            self.bad_lines.append((where, error.kind, str(error)))
+        self._unreported[error.kind] += 1
+        self._latest = f"{where}: {error}"
+        if time.monotonic() - self._last_warning >= WARN_INTERVAL:
+            self.flush_warnings()
+
+    def flush_warnings(self) -> None:
+        """Report the bad samples not reported yet (one line)."""
+        if not self._unreported:
+            return
+        total = sum(self._unreported.values())
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(self._unreported.items()))
+        self.warn(f"{self.url}: {total} bad sample{'s' * (total != 1)} ({kinds}); "
+                  f"latest: {self._latest}")  # fmt: skip
+        self._unreported.clear()
+        self._last_warning = time.monotonic()
+
+    def warn(self, message: str) -> None:
+        if self.warn_to is not None:
+            self.warn_to(f"warning: {message}")
+
+
+class ChunkBuilder:
+    """Collects validated samples and emits them as chunks."""
+
+    def __init__(self, n_inputs: int, n_outputs: int, chunk_size: int):
+        self.inputs = np.zeros((chunk_size, n_inputs))
+        self.targets = np.zeros((chunk_size, n_outputs))
+        self.has_target = np.zeros(chunk_size, bool)
+        self.reset = np.zeros(chunk_size, bool)
+        self.count = 0
+
+    def add(self, inputs, targets, reset: bool = False) -> bool:
+        """Add a sample (targets None: no target); True when the chunk is full."""
+        k = self.count
+        self.inputs[k] = inputs
+        self.has_target[k] = targets is not None
+        self.targets[k] = 0.0 if targets is None else targets
+        self.reset[k] = reset
+        self.count += 1
+        return self.count == self.inputs.shape[0]
+
+    def take(self) -> Chunk:
+        k = self.count
+        self.count = 0
+        has_target = self.has_target[:k].copy()
+        return Chunk(
+            self.inputs[:k].copy(), self.targets[:k].copy(), has_target,
+            self.reset[:k].copy(), has_target.copy(),
+        )  # fmt: skip

@@ -1,4 +1,6 @@
-"""File and standard-input streams: ``file:PATH.csv``, ``file:PATH.npy``, ``-``.
+"""File and standard-input streams: ``file:PATH.csv`` (text lines),
+``file:PATH.npy`` (a 2-D array), ``file:PATH.bin`` (binary frames, e.g. a
+recording of a device), and ``-`` (text lines on standard input).
 
 Columns are inputs then targets; ``n_inputs`` says how many are inputs. Bad
 samples never reach the network: they are counted by kind and skipped
@@ -6,123 +8,34 @@ samples never reach the network: they are counted by kind and skipped
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from timelocal.runtime.errors import BadSampleError, StreamError
-from timelocal.streams.base import Chunk, Stream
+from timelocal.streams.base import Chunk, ChunkBuilder, ValidatedStream
+from timelocal.streams.live import DecodedStream
 from timelocal.streams.parse import (
+    header_widths,
     is_blank,
     looks_like_header,
-    parse_line,
     split_fields,
     validate_row,
 )
-
-POLICIES = ("skip", "stop")
-
-
-@dataclass
-class _Validated(Stream):
-    """Shared bookkeeping of streams that validate samples one by one."""
-
-    on_bad_input: str = "skip"
-    bad_lines: list = field(default_factory=list)  # (where, kind, message), first few
-
-    def _reject(self, where: str, error: BadSampleError) -> None:
-        if self.on_bad_input == "stop":
-            raise StreamError(f"{self.url}: {where}: {error} (--on-bad-input stop)")
-        self.bad_samples[error.kind] += 1
-        if len(self.bad_lines) < 20:
-            self.bad_lines.append((where, error.kind, str(error)))
-
-
-class _ChunkBuilder:
-    """Collects validated samples and emits them as chunks."""
-
-    def __init__(self, n_inputs: int, n_outputs: int, chunk_size: int):
-        self.inputs = np.zeros((chunk_size, n_inputs))
-        self.targets = np.zeros((chunk_size, n_outputs))
-        self.has_target = np.zeros(chunk_size, bool)
-        self.count = 0
-
-    def add(self, inputs, targets) -> bool:
-        """Add a sample; True when the chunk is full."""
-        self.inputs[self.count] = inputs
-        if targets is None:
-            self.targets[self.count] = 0.0
-            self.has_target[self.count] = False
-        else:
-            self.targets[self.count] = targets
-            self.has_target[self.count] = True
-        self.count += 1
-        return self.count == self.inputs.shape[0]
-
-    def take(self) -> Chunk:
-        k = self.count
-        self.count = 0
-        has_target = self.has_target[:k].copy()
-        return Chunk(
-            self.inputs[:k].copy(), self.targets[:k].copy(), has_target,
-            np.zeros(k, bool), has_target.copy(),
-        )  # fmt: skip
+from timelocal.streams.protocol import FrameDecoder, TextDecoder
+from timelocal.streams.sources import DescriptorSource, FileSource, HandleSource
 
 
 @dataclass
-class TextStream(_Validated):
-    """CSV lines from a file or standard input, read as they come."""
-
-    source: object = None  # a path, or an open text file (stdin)
-
-    def chunks(self, chunk_size: int, skip: int = 0) -> Iterator[Chunk]:
-        handle = self.source if not isinstance(self.source, Path) else self._open()
-        try:
-            builder = _ChunkBuilder(self.n_inputs, self.n_outputs, chunk_size)
-            first = True
-            for lineno, line in enumerate(handle, start=1):
-                if is_blank(line):
-                    continue
-                if first:
-                    first = False
-                    if looks_like_header(line):
-                        continue
-                try:
-                    inputs, targets = parse_line(line, self.n_inputs, self.n_outputs)
-                except BadSampleError as error:
-                    self._reject(f"line {lineno}", error)
-                    continue
-                if skip:
-                    skip -= 1
-                    continue
-                if builder.add(inputs, targets):
-                    yield builder.take()
-            if builder.count:
-                yield builder.take()
-        except UnicodeDecodeError as exc:
-            raise StreamError(f"{self.url}: not a text file ({exc.reason})") from None
-        finally:
-            if handle is not self.source:
-                handle.close()
-
-    def _open(self):
-        try:
-            return open(self.source, encoding="utf-8", newline="")
-        except OSError as exc:
-            raise StreamError(f"cannot open {self.source}: {exc.strerror}") from None
-
-
-@dataclass
-class NpyStream(_Validated):
+class NpyStream(ValidatedStream):
     """A 2-D ``.npy`` array, one row per step, read through a memory map."""
 
     data: np.ndarray | None = None
 
     def chunks(self, chunk_size: int, skip: int = 0) -> Iterator[Chunk]:
-        builder = _ChunkBuilder(self.n_inputs, self.n_outputs, chunk_size)
+        builder = ChunkBuilder(self.n_inputs, self.n_outputs, chunk_size)
         block = 65536
         for start in range(0, self.data.shape[0], block):
             rows = np.asarray(self.data[start : start + block], dtype=np.float64)
@@ -133,7 +46,7 @@ class NpyStream(_Validated):
                     try:
                         has_target = validate_row(row, self.n_inputs)
                     except BadSampleError as error:
-                        self._reject(f"row {start + offset}", error)
+                        self.reject(f"row {start + offset}", error)
                         continue
                 if skip:
                     skip -= 1
@@ -142,6 +55,7 @@ class NpyStream(_Validated):
                     yield builder.take()
         if builder.count:
             yield builder.take()
+        self.flush_warnings()
 
 
 def _widths(url: str, columns: int | None, n_inputs: int | None, n_outputs: int | None):
@@ -161,42 +75,72 @@ def _widths(url: str, columns: int | None, n_inputs: int | None, n_outputs: int 
     return n_inputs, n_outputs
 
 
-def open_csv(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss: str) -> TextStream:
-    """A CSV file: optional header (a first line of column names)."""
-    if not path.exists():
-        raise StreamError(f"{url}: no such file {path}")
-    if path.is_dir():
-        raise StreamError(f"{url}: {path} is a directory, not a file")
-    header_line, columns, names = None, None, None
+def _first_line(url: str, path: Path) -> str | None:
     try:
         with open(path, encoding="utf-8", newline="") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if is_blank(line):
-                    continue
-                if looks_like_header(line):
-                    header_line, names = lineno, split_fields(line)
-                columns = len(split_fields(line))
-                break
+            for line in handle:
+                if not is_blank(line):
+                    return line
     except OSError as exc:
         raise StreamError(f"cannot open {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise StreamError(f"{url}: {path} is not a UTF-8 text file") from None
+    return None
+
+
+def _check_path(url: str, path: Path) -> None:
+    if not path.exists():
+        raise StreamError(f"{url}: no such file {path}")
+    if path.is_dir():
+        raise StreamError(f"{url}: {path} is a directory, not a file")
+
+
+def open_csv(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss: str,
+             **decoding) -> DecodedStream:  # fmt: skip
+    """Text lines from a file: an optional header names the columns (with a
+    '|' before the targets, it also gives the widths)."""
+    _check_path(url, path)
+    timestamp = bool(decoding.get("timestamp"))
+    line = _first_line(url, path)
+    columns, names = None, None
+    if line is not None:
+        if looks_like_header(line):
+            names = split_fields(line.replace("|", ","))
+            header_in, header_total = header_widths(line, timestamp)
+            if header_in is not None:
+                n_inputs = header_in if n_inputs is None else n_inputs
+                n_outputs = header_total if n_outputs is None else n_outputs
+            else:
+                columns = header_total
+        else:
+            columns = len(split_fields(line)) - timestamp
     n_inputs, n_outputs = _widths(url, columns, n_inputs, n_outputs)
-    if names is not None and len(names) != n_inputs + n_outputs:
-        raise StreamError(
-            f"{url}: the header names {len(names)} columns, but --inputs {n_inputs} and "
-            f"{n_outputs} outputs make {n_inputs + n_outputs}"
-        )
-    info = {"header_line": header_line, "columns": names}
-    return TextStream(
-        url=url, n_inputs=n_inputs, n_outputs=n_outputs, loss=loss, info=info,
-        on_bad_input=on_bad_input, source=path,
+    stream = DecodedStream(
+        url=url, n_inputs=n_inputs, n_outputs=n_outputs, loss=loss,
+        info={"columns": names}, on_bad_input=on_bad_input, source=FileSource(path, url),
     )  # fmt: skip
+    stream.decoder = TextDecoder(n_inputs, n_outputs, stream.reject, url=url, **decoding)
+    if names is not None:  # check the header's widths now, not after the first chunk
+        stream.decoder._check_header(line, "line 1")
+    return stream
+
+
+def open_frames(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss: str):
+    """Binary frames from a file (a device's output, recorded)."""
+    _check_path(url, path)
+    if n_inputs is None or n_outputs is None:
+        raise StreamError(f"{url}: a frame file needs --inputs N and --outputs M")
+    n_inputs, n_outputs = _widths(url, None, n_inputs, n_outputs)
+    stream = DecodedStream(
+        url=url, n_inputs=n_inputs, n_outputs=n_outputs, loss=loss,
+        on_bad_input=on_bad_input, source=FileSource(path, url),
+    )  # fmt: skip
+    stream.decoder = FrameDecoder(n_inputs, n_outputs, stream.reject, url=url)
+    return stream
 
 
 def open_npy(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss: str) -> NpyStream:
-    if not path.exists():
-        raise StreamError(f"{url}: no such file {path}")
+    _check_path(url, path)
     try:
         data = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -219,14 +163,19 @@ def open_npy(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss:
     )  # fmt: skip
 
 
-def open_stdin(n_inputs, n_outputs, on_bad_input: str, loss: str, handle=None) -> TextStream:
-    """CSV lines on standard input; no header (widths come from the options)."""
+def open_stdin(n_inputs, n_outputs, on_bad_input: str, loss: str, handle=None,
+               **decoding) -> DecodedStream:  # fmt: skip
+    """Text lines on standard input (or ``handle``), handed on as they come."""
     if n_inputs is None or n_outputs is None:
         raise StreamError("-: reading standard input needs --inputs N and --outputs M")
     n_inputs, n_outputs = _widths("-", None, n_inputs, n_outputs)
     if handle is None:
-        handle = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-    return TextStream(
+        source = DescriptorSource(sys.stdin.fileno(), "-")
+    else:
+        source = HandleSource(handle, "-")
+    stream = DecodedStream(
         url="-", n_inputs=n_inputs, n_outputs=n_outputs, loss=loss,
-        on_bad_input=on_bad_input, source=handle,
+        on_bad_input=on_bad_input, source=source,
     )  # fmt: skip
+    stream.decoder = TextDecoder(n_inputs, n_outputs, stream.reject, url="-", **decoding)
+    return stream

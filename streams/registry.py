@@ -1,4 +1,5 @@
-"""Stream URLs: ``synth:NAME?option=value&...``, ``file:PATH``, ``-`` (stdin)."""
+"""Stream URLs: ``synth:NAME?option=value&...``, ``file:PATH``, ``-`` (stdin),
+``serial:///dev/...`` and every other URL pyserial understands."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from urllib.parse import parse_qsl
 
 from timelocal.runtime.errors import StreamError
 from timelocal.streams import synthetic
-from timelocal.streams.base import Stream
-from timelocal.streams.files import POLICIES, open_csv, open_npy, open_stdin
+from timelocal.streams.base import POLICIES, Stream
+from timelocal.streams.files import open_csv, open_frames, open_npy, open_stdin
+from timelocal.streams.serial import open_serial
 
 SYNTHETIC = {
     "mackey-glass": synthetic.mackey_glass,
@@ -22,11 +24,19 @@ STREAM_KINDS = {
     "train and test parts from different seeds; test MSE and NRMSE",
     "synth:copy-memory": "copy memory, 10 one-hot symbols, one sequence of 2 length + delay "
     "steps after another; cross-entropy, recall accuracy and the memoryless baseline",
-    "file:PATH.csv": "CSV lines: inputs, then targets (no targets: predict only); "
-    "optional header line; needs --inputs N (and --outputs M when the width is unclear)",
+    "file:PATH.csv": "text lines: inputs, then targets (or inputs | targets; no targets: "
+    "predict only); optional header line; needs --inputs N unless the header has a '|' "
+    "(and --outputs M when the width is unclear)",
     "file:PATH.npy": "a 2-D array, one row per step, inputs then targets (NaN targets: "
     "predict only); needs --inputs N",
-    "-": "CSV lines on standard input, as for files; needs --inputs N and --outputs M",
+    "file:PATH.bin": "binary frames (a device's output, recorded); needs --inputs N and "
+    "--outputs M",
+    "-": "text lines on standard input, handed on as they arrive; needs --inputs N and --outputs M",
+    "serial:///dev/ttyUSB0": "a serial port, read as it arrives; options baud=115200, "
+    "protocol=text|frames, timeout=S (silence = lost), timestamp=1, period=S, bytesize, "
+    "parity, stopbits, rtscts, xonxoff; needs --inputs N and --outputs M",
+    "loop:// socket://HOST:PORT rfc2217://HOST:PORT ...": "any URL pyserial understands, "
+    "with the same options as serial://",
 }
 
 
@@ -65,16 +75,23 @@ def open_stream(
     n_outputs: int | None = None,
     on_bad_input: str = "skip",
     loss: str | None = None,
+    reconnect: float = 0.0,
+    max_latency: float = 0.02,
 ) -> Stream:
-    """Open the stream named by ``url``; errors say what is wrong with it."""
+    """Open the stream named by ``url``; errors say what is wrong with it.
+
+    ``reconnect``: seconds to keep reopening a lost device; ``max_latency``:
+    seconds a sample of a live stream may wait for its chunk to fill."""
     if on_bad_input not in POLICIES:
         raise StreamError(f"unknown bad-input policy {on_bad_input!r}; choose skip or stop")
     if url == "-":
-        return open_stdin(n_inputs, n_outputs, on_bad_input, loss or "mse")
+        stream = open_stdin(n_inputs, n_outputs, on_bad_input, loss or "mse")
+        stream.max_latency = max_latency
+        return stream
     scheme, sep, rest = url.partition(":")
     if not sep:
         raise StreamError(
-            f"{url!r} is not a stream URL; use synth:NAME, file:PATH or - "
+            f"{url!r} is not a stream URL; use synth:NAME, file:PATH, serial:///dev/PORT or - "
             "(`timelocal streams` lists them)"
         )
     if scheme == "synth":
@@ -96,8 +113,14 @@ def open_stream(
         path = Path(rest.removeprefix("//"))
         if path.suffix.lower() == ".npy":
             return open_npy(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
+        if path.suffix.lower() in (".bin", ".frames"):
+            return open_frames(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
         return open_csv(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
+    if scheme == "serial" or rest.startswith("//"):
+        return open_serial(url, n_inputs, n_outputs, on_bad_input, loss or "mse",
+                           reconnect=reconnect, max_latency=max_latency)  # fmt: skip
     raise StreamError(
-        f"unsupported stream scheme {scheme!r} in {url!r}; use synth:NAME, file:PATH or - "
+        f"unsupported stream scheme {scheme!r} in {url!r}; use synth:NAME, file:PATH, "
+        "serial:///dev/PORT, a pyserial URL such as socket://HOST:PORT, or - "
         "(`timelocal streams` lists them)"
     )

@@ -138,11 +138,41 @@ def test_rules_and_streams_list_what_exists():
     streams = json.loads(run("streams", "--json").stdout)
     assert "synth:mackey-glass" in streams["streams"] and "-" in streams["streams"]
     assert streams["options"]["synth:copy-memory"]["delay"] == 10
-    help_text = run("run", "--help").stdout
+    help_text = " ".join(run("run", "--help").stdout.split())
     assert "--on-bad-input" in help_text and "skip it and count it" in help_text
+    assert "--reconnect SECONDS" in help_text and "--max-latency-ms" in help_text
 
 
 def test_console_script_is_installed():
     script = os.path.join(os.path.dirname(sys.executable), "timelocal")
     result = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "timelocal" in result.stdout
+
+
+def test_bad_input_warnings_are_rate_limited_and_counted_in_the_metrics(tmp_path):
+    lines = ["a,b,y"]
+    for t in range(6000):
+        lines.append(f"{t % 7},{t % 5},0.5" if t % 3 == 0 else ["1,2,3,4", "x,1,2"][t % 2])
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    result = run("run", "--rule", "np", "--stream", f"file:{tmp_path / 'd.csv'}", "--inputs", "2",
+                 "--metrics", str(tmp_path / "m.csv"), "--metrics-every", "1000", "--json",
+                 *SMALL)  # fmt: skip
+    summary = summary_of(result)
+    assert summary["bad_samples_by_kind"] == {"wrong_width": 2000, "malformed": 2000}
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert 2 <= len(warnings) <= 5, warnings  # not one per bad line
+    import csv
+
+    records = list(csv.DictReader(open(tmp_path / "m.csv")))
+    assert records[-1]["bad_wrong_width"] == "2000" and records[-1]["bad_crc_error"] == "0"
+
+
+@pytest.mark.parametrize("every,message", [("1x", "is not N (steps), Ns"), ("0s", "positive")])
+def test_checkpoint_every_takes_steps_or_seconds(tmp_path, every, message):
+    result = run("run", "--rule", "np", "--stream", "synth:mackey-glass?train=100&test=10&epochs=1",
+                 "--checkpoint", str(tmp_path / "c.npz"), "--checkpoint-every", every, *SMALL)  # fmt: skip
+    assert result.returncode == 2 and message in result.stderr
+    result = run("run", "--rule", "np", "--stream", "synth:mackey-glass?train=100&test=10&epochs=1",
+                 "--checkpoint", str(tmp_path / "c.npz"), "--checkpoint-every", "0.5s", "--json",
+                 *SMALL)  # fmt: skip
+    assert summary_of(result)["steps"] == 100
