@@ -253,3 +253,47 @@ def test_any_bytes_decode_or_count_never_crash(data, cuts):
         for s in samples:
             assert s.inputs.shape == (2,) and np.isfinite(s.inputs).all()
             assert s.targets is None or (s.targets.shape == (1,) and np.isfinite(s.targets).all())
+
+
+def _learn_file(path, n_in=2, n_out=1):
+    from timelocal import Network, NetworkSpec
+    from timelocal.runtime.session import RunOptions, Session
+    from timelocal.streams import open_stream
+
+    stream = open_stream(f"file:{path}", n_inputs=n_in, n_outputs=n_out)
+    stream.warn_to = None
+    net = Network(NetworkSpec("anp", n_in, n_out, n_hidden=8, seed=2))
+    result = Session(net, stream, RunOptions(chunk_size=257)).run()
+    return net.state["params"], result
+
+
+def test_fuzzed_streams_learn_exactly_what_their_good_samples_teach(tmp_path):
+    rng = np.random.default_rng(2)
+    good, mangled = _mangled_lines(rng, 10000)
+    lines = [x for pair in zip(good, mangled, strict=True) for x in pair]
+    (tmp_path / "dirty.csv").write_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
+    kept = [x for x in lines if x.strip() and _oracle_line(x, 2, 1) is not None]
+    (tmp_path / "clean.csv").write_text("\n".join(kept) + "\n")
+    dirty, result = _learn_file(tmp_path / "dirty.csv")
+    clean, _ = _learn_file(tmp_path / "clean.csv")
+    assert np.isfinite(dirty).all()
+    np.testing.assert_array_equal(dirty, clean)
+    assert result["bad_samples"] == len(lines) - len(kept) - lines.count("")
+
+    names = list(MANGLES)
+    frames, kept_frames = bytearray(), bytearray()
+    for k in range(10001):
+        frame = _good(k)
+        if k % 2:
+            frames += MANGLES[names[(k // 2) % len(names)]](frame)
+        else:
+            frames += frame
+            kept_frames += frame
+    (tmp_path / "dirty.bin").write_bytes(frames)
+    (tmp_path / "clean.bin").write_bytes(kept_frames)
+    dirty, result = _learn_file(tmp_path / "dirty.bin")
+    clean, _ = _learn_file(tmp_path / "clean.bin")
+    assert np.isfinite(dirty).all()
+    np.testing.assert_array_equal(dirty, clean)
+    by_kind = result["bad_samples_by_kind"]
+    assert sum(v for k, v in by_kind.items() if k != "gap") == 5000
