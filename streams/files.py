@@ -121,7 +121,7 @@ def open_csv(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss:
     )  # fmt: skip
     stream.decoder = TextDecoder(n_inputs, n_outputs, stream.reject, url=url, **decoding)
     if names is not None:  # check the header's widths now, not after the first chunk
-        stream.decoder._check_header(line, "line 1")
+        stream.decoder.check_header(line, "the header line")
     return stream
 
 

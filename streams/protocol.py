@@ -137,7 +137,7 @@ class TextDecoder:
             # resets prints it again). A later line of names that does not fit
             # is parsed as a sample, and rejected as one.
             if not self.seen_sample:
-                self._check_header(line, where)
+                self.check_header(line, where)
                 return
             if self.header_fits(line):
                 return
@@ -159,7 +159,7 @@ class TextDecoder:
             return n_out == self.n_inputs + self.n_outputs
         return (n_in, n_out) == (self.n_inputs, self.n_outputs)
 
-    def _check_header(self, line: str, where: str) -> None:
+    def check_header(self, line: str, where: str) -> None:
         """A first line of names must fit the network (else nothing will)."""
         if not self.header_fits(line):
             n_in, n_out = header_widths(line, self.timestamp)
