@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from timelocal.runtime.errors import TimelocalError
 from timelocal.runtime.metrics import MetricsWriter, decorrelation_loss
 from timelocal.runtime.network import Network
 from timelocal.streams.base import BAD_KINDS, Chunk, Stream
@@ -123,8 +124,10 @@ class Session:
         try:
             try:
                 self._train(started)
-            except BaseException:
-                # The state is whole between chunks: keep what was learned.
+            except TimelocalError:
+                # A stream error comes between chunks, when state and position
+                # agree: keep what was learned. (Not for any exception: one
+                # raised right after a chunk ran would save a half-counted state.)
                 if opts.checkpoint_path and self.trained_now:
                     self._checkpoint()
                 raise
