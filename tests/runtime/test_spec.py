@@ -7,7 +7,8 @@ def test_defaults_and_overrides():
     spec = NetworkSpec("anp", 1, 1, n_hidden=100, params={"learning_rate": "1e-3"})
     assert spec.hyper("learning_rate") == 1e-3
     assert spec.hyper("anp_scale") == pytest.approx(102**0.5)
-    assert spec.hyper("optimizer") == "sgd"
+    assert spec.hyper("optimizer") == "adam"
+    assert NetworkSpec("np", 1, 1).hyper("optimizer") == "sgd"
     assert NetworkSpec("bptt", 1, 1).hyper("optimizer") == "adam"
     assert NetworkSpec.from_dict(spec.to_dict()) == spec
     assert NetworkSpec("anp", 1, 1, decorrelate=True).name == "DANP"

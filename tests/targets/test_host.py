@@ -59,9 +59,14 @@ def test_float32_state_tracks_float64():
     np.testing.assert_allclose(rb.outputs, ra.outputs, atol=1e-3)
 
 
-@pytest.mark.parametrize("rule,lr", [("np", 3e-4), ("anp", 3e-3), ("wp", 3e-5)])
-def test_learning_beats_the_same_network_frozen(rule, lr):
+@pytest.mark.parametrize(
+    "rule,optimizer,lr",
+    [("np", "sgd", 3e-4), ("anp", "sgd", 3e-3), ("anp", "adam", 1e-4), ("wp", "sgd", 3e-5)],
+)
+def test_learning_beats_the_same_network_frozen(rule, optimizer, lr):
     inputs, targets = sample_data(6000, 2, 2)
     frozen = make_network(rule, n_hidden=16, learning_rate=0.0).learn(inputs, targets)
-    learned = make_network(rule, n_hidden=16, learning_rate=lr).learn(inputs, targets)
+    learned = make_network(rule, n_hidden=16, optimizer=optimizer, learning_rate=lr).learn(
+        inputs, targets
+    )
     assert learned.loss[-1000:].mean() < 0.8 * frozen.loss[-1000:].mean()
