@@ -36,6 +36,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mackey_glass.py
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/fixed_point.py
 	$(BIN)/python benchmarks/latency.py
 
 lint: $(STAMP)

@@ -22,6 +22,7 @@ from timelocal.runtime.spec import (
     HYPER_PARAMETERS,
     LOSSES,
     PRECISIONS,
+    PRESETS,
     RULES,
     NetworkSpec,
 )
@@ -152,9 +153,12 @@ def _given(ctx: click.Context, name: str) -> bool:
 )  # noqa: E501
 @click.option(
     "--precision",
-    type=click.Choice(list(PRECISIONS)),
     default="float64",
-    help="Numeric format of the state.",
+    metavar="NAME|fixed:...",
+    help="Arithmetic: float64, float32, fixed16, loihi8, or fixed:w=16.12,a=16.12,e=32.24,"
+    "g=32.24,acc=32[,rounding=nearest][,shared=1] (BITS.FRAC per class: weights, states, "
+    "errors, signals). Fixed point runs SGD, MSE, perturbation rules; `timelocal rules` "
+    "lists the formats.",
 )  # noqa: E501
 @click.option("--hidden", type=click.IntRange(min=1), default=100, help="Hidden units.")
 @click.option(
@@ -459,6 +463,7 @@ def rules(as_json):
                     "default": NetworkSpec(name, 1, 1).hyper(h.name)
                     if h.name != "anp_scale"
                     else None,
+                    "fixed_point_default": h.default_for(name, fixed=True),
                     "help": h.help,
                 }  # fmt: skip
                 for h in HYPER_PARAMETERS
@@ -468,15 +473,22 @@ def rules(as_json):
         for name, text in RULES.items()
     }
     if as_json:
-        click.echo(json.dumps({"rules": table, "precisions": list(PRECISIONS)}))
+        precisions = {name: PRESETS[name].describe() for name in PRECISIONS}
+        click.echo(json.dumps({"rules": table, "precisions": precisions}))
         return
     for name, entry in table.items():
         click.echo(f"{name:5s} {entry['description']}")
         for hp, info in entry["hyper_parameters"].items():
             default = "sqrt(N)" if info["default"] is None else info["default"]
+            if info["fixed_point_default"] not in (None, info["default"]):
+                default = f"{default} (fixed: {info['fixed_point_default']})"
             click.echo(f"        {hp:20s} {str(default):>8s}  {info['help']}")
     click.echo("\n--decorrelate adds Ahmad decorrelation to any rule (DNP, DANP, DWP).")
-    click.echo(f"precisions: {', '.join(PRECISIONS)}")
+    click.echo("\nprecisions (--precision):")
+    for name in PRECISIONS:
+        click.echo(f"  {name:8s} {PRESETS[name].describe()}")
+    click.echo("  fixed:w=B.F,a=B.F,e=B.F,g=B.F,acc=N[,rounding=nearest][,shared=1]  your own")
+    click.echo("  fixed point: hyper-parameter defaults differ (SGD): see `--json`.")
 
 
 @main.command()

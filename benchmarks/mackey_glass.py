@@ -59,10 +59,12 @@ REFERENCES = ("BPTT (T=50)", "BPTT (T=5000)")
 
 
 def run_entry(args):
-    label, rule, decorrelate, params, epochs, hidden, seed = args
+    """One run: (label, rule, decorrelate, params, epochs, hidden, seed[, precision])."""
+    label, rule, decorrelate, params, epochs, hidden, seed, *rest = args
+    precision = rest[0] if rest else "float64"
     url = f"synth:mackey-glass?train={TRAIN}&test={TRAIN}&epochs={epochs}&seed={seed}"
     spec = NetworkSpec(rule, 1, 1, n_hidden=hidden, decorrelate=decorrelate, seed=seed,
-                       params=params)  # fmt: skip
+                       params=params, precision=precision)  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         metrics = Path(tmp) / "m.jsonl"
         started = time.perf_counter()
@@ -74,7 +76,9 @@ def run_entry(args):
     return {"label": label, "seed": seed, "rule": rule, "decorrelate": decorrelate, "params": params,
             "test_mse": summary["test_loss"], "test_nrmse": summary.get("test_nrmse"),
             "final_train": summary["train_loss"], "steps": summary["steps"],
-            "steps_per_s": summary["steps_per_s"], "seconds": seconds, "curve": curve}  # fmt: skip
+            "steps_per_s": summary["steps_per_s"], "seconds": seconds, "curve": curve,
+            "precision": precision, "saturations": summary["saturations"],
+            "anp_skipped": summary["anp_skipped"]}  # fmt: skip
 
 
 def main():

@@ -24,7 +24,13 @@ from timelocal.kernels.codes import (
     W_TMP_D,
 )
 from timelocal.kernels.decorrelation import decorrelation_update
-from timelocal.kernels.forward import decorrelate, forward_step, output_gradient, step_loss, unpack
+from timelocal.kernels.forward import (
+    decorrelate_into,
+    forward_step,
+    output_gradient,
+    step_loss,
+    unpack,
+)
 from timelocal.kernels.optim import apply_update
 
 
@@ -107,8 +113,10 @@ def window_gradient(
 
 @njit(cache=True)
 def bptt_train_step(
+    num,
     hp,
     params,
+    weight_fracs,
     grads,
     moment1,
     moment2,
@@ -133,7 +141,8 @@ def bptt_train_step(
     n_out,
 ):
     """One forward step stored in the window; when the window is full, one
-    gradient step on it (and D's updates). Returns l_t (NaN without target)."""
+    gradient step on it (and D's updates). Returns l_t (NaN without target).
+    Float only (``num`` is a FloatNumeric): BPTT is the reference."""
     position = counters[C_WINDOW_POS]
     if position == 0:
         window_start[:] = drates
@@ -143,8 +152,8 @@ def bptt_train_step(
     rates = work[W_RATES, :n_hidden]
     new_drates = work[W_DRATES, :n_hidden]
     forward_step(
-        params, decorrelation, drates, inputs_t, empty, empty, n_in, n_hidden, n_out, hp.loss,
-        work[W_ALPHA, :n_hidden], rates, new_drates, beta, outputs,
+        num, params, weight_fracs, decorrelation, drates, inputs_t, empty, empty, n_in, n_hidden,
+        n_out, hp.loss, counters, work[W_ALPHA, :n_hidden], rates, new_drates, beta, outputs,
     )  # fmt: skip
     window_inputs[position] = inputs_t
     window_targets[position] = targets_t
@@ -173,10 +182,11 @@ def bptt_train_step(
             )  # fmt: skip
         if decorrelation.shape[0] > 0:
             for tau in range(window_inputs.shape[0]):
-                decorrelate(decorrelation, window_rates[tau], work[W_TMP_B, :n_hidden])
+                decorrelate_into(num, decorrelation, 0, window_rates[tau],
+                                 work[W_TMP_B, :n_hidden], counters)  # fmt: skip
                 decorrelation_update(
-                    decorrelation, work[W_TMP_B, :n_hidden], hp.decorrelation_rate,
-                    work[W_TMP_A],
+                    num, decorrelation, weight_fracs, work[W_TMP_B, :n_hidden],
+                    hp.decorrelation_rate, work[W_TMP_A], hp.seed, counters[C_STEP], counters,
                 )  # fmt: skip
         position = 0
     counters[C_WINDOW_POS] = position

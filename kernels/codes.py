@@ -21,7 +21,12 @@ C_UPDATES = 1  # optimiser updates applied (Adam's t)
 C_SKIP_HIDDEN = 2  # ANP steps whose ||d alpha||^2 fell below the floor
 C_SKIP_OUTPUT = 3  # ANP steps whose ||d beta||^2 fell below the floor
 C_WINDOW_POS = 4  # BPTT: steps held in the current window
-N_COUNTERS = 5
+# Fixed point: stores that saturated, per quantity class (ALGORITHMS.md §4).
+C_SAT_WEIGHTS = 5
+C_SAT_STATES = 6  # inputs, targets, pre-activations, rates, outputs
+C_SAT_ERRORS = 7  # loss differences
+C_SAT_SIGNALS = 8  # learning signals (per-neuron factors of weight updates)
+N_COUNTERS = 9
 
 # work: rows of the per-step scratch array (transient, reused every step).
 W_ALPHA = 0
@@ -40,4 +45,6 @@ W_TMP_A = 12
 W_TMP_B = 13
 W_TMP_C = 14
 W_TMP_D = 15
-N_WORK_ROWS = 16
+W_INPUT = 16  # the sample's inputs as states
+W_TARGET = 17  # the sample's targets as states
+N_WORK_ROWS = 18

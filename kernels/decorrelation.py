@@ -3,31 +3,61 @@
     dD = (x* x*^T - diag(x*^2)) D,      D <- D - eps dD
 
 computed as the rank-1 update x* (x*^T D) minus the row scaling diag(x*^2) D:
-O(n^2) per step, never an n^3 matrix product (DESIGN.md principle 3).
+O(n^2) per step, never an n^3 matrix product (DESIGN.md principle 3). Written
+with the numeric primitives: the same code is the float and the fixed-point rule.
 """
 
 from numba import njit
+from timelocal.kernels.numeric import (
+    FRAC_D,
+    WIDE,
+    add_change,
+    mul,
+    multiplier,
+    rescale,
+    rounding_key,
+    scaled,
+    state_frac,
+    store_state,
+)
+
+# Index offset of D's stochastic rounding draws (the parameters use 0 .. P-1).
+D_ROUNDING_OFFSET = 1 << 40
 
 
 @njit(cache=True)
-def decorrelation_update(decorrelation, drates, rate, scratch):
-    """Apply one step of the rule in place; ``scratch`` holds x*^T D (length n)."""
+def decorrelation_update(num, decorrelation, weight_fracs, drates, rate, scratch, seed, step,
+                         counters):  # fmt: skip
+    """Apply one step of the rule in place; ``scratch`` holds x*^T D (length n).
+
+    Row i of dD is x*_i (x*^T D - x*_i D_i). In fixed point the factor
+    -eps x*_i keeps WIDE extra bits and each change is rounded once."""
     n = drates.shape[0]
+    frac = weight_fracs[FRAC_D]
+    a_frac = state_frac(num)
     for j in range(n):
-        scratch[j] = 0.0
+        scratch[j] = rescale(num, 0, 0)
     for i in range(n):
         xi = drates[i]
-        if xi != 0.0:
+        if xi != 0:
             for j in range(n):
-                scratch[j] += xi * decorrelation[i, j]
-    # Row i of dD is x*_i (x*^T D - x*_i D_i).
+                scratch[j] += mul(num, xi, decorrelation[i, j], frac)
+    for j in range(n):
+        scratch[j] = store_state(num, scratch[j], counters)
+    mantissa, shift_of_factor = multiplier(num, -rate)
+    # change = (-eps x_i) * (v_j - x_i D_ij): (a + WIDE) + a bits -> D's bits.
+    shift = 2 * a_frac + WIDE - frac
     for i in range(n):
         xi = drates[i]
-        if xi == 0.0:
+        if xi == 0:
             continue
-        scale = rate * xi
+        factor = scaled(num, xi, mantissa, shift_of_factor, -WIDE)
+        key = rounding_key(num, seed, step, D_ROUNDING_OFFSET + i)
         for j in range(n):
-            decorrelation[i, j] -= scale * (scratch[j] - xi * decorrelation[i, j])
+            residual = scratch[j] - mul(num, xi, decorrelation[i, j], frac)
+            decorrelation[i, j] = add_change(
+                num, decorrelation[i, j], factor * residual, shift, key, j, counters
+            )
 
 
 @njit(cache=True)

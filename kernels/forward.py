@@ -6,11 +6,40 @@ BPTT (ALGORITHMS.md §1, Forward step):
     y_t     = beta_t (MSE) or softmax(beta_t) (cross-entropy)
 
 Weights live in one flat parameter vector; ``unpack`` returns named views.
+Every multiply, store and activation goes through the numeric primitives
+(kernels/numeric.py), so this one definition is the float and the fixed-point
+forward step; ``weight_fracs`` holds each matrix's fraction bits (fixed point).
 """
 
 import numpy as np
 from numba import njit
-from timelocal.kernels.codes import LOSS_MSE, W_ALPHA, W_BETA, W_DRATES, W_OUT, W_RATES
+from numba.extending import overload
+from timelocal.kernels.codes import (
+    LOSS_MSE,
+    W_ALPHA,
+    W_BETA,
+    W_DRATES,
+    W_INPUT,
+    W_OUT,
+    W_RATES,
+    W_TARGET,
+)
+from timelocal.kernels.numeric import (
+    FRAC_A,
+    FRAC_B,
+    FRAC_BIAS_H,
+    FRAC_BIAS_O,
+    FRAC_D,
+    FRAC_R,
+    activation,
+    from_real,
+    mul,
+    rescale,
+    state_frac,
+    store_state,
+    to_real,
+)
+from timelocal.kernels.numeric import _is_fixed as numeric_is_fixed
 
 
 @njit(cache=True)
@@ -30,7 +59,24 @@ def unpack(flat, n_in, n_hidden, n_out):
 
 
 @njit(cache=True)
-def decorrelate(decorrelation, rates, out):
+def load_sample(num, inputs_t, targets_t, work, counters):
+    """The sample as states in work rows W_INPUT and W_TARGET (fixed point:
+    rounded to the state format and saturated); returns the two rows."""
+    n_in = inputs_t.shape[0]
+    n_out = targets_t.shape[0]
+    inputs = work[W_INPUT, :n_in]
+    targets = work[W_TARGET, :n_out]
+    for j in range(n_in):
+        inputs[j] = from_real(num, inputs_t[j], counters)
+    for k in range(n_out):
+        value = targets_t[k]
+        # A missing target (NaN) is never read; keep the row finite.
+        targets[k] = from_real(num, value if value == value else 0.0, counters)
+    return inputs, targets
+
+
+@njit(cache=True)
+def decorrelate_into(num, decorrelation, frac, rates, out, counters):
     """out = D x; an empty D stands for the identity (no decorrelation)."""
     n = rates.shape[0]
     if decorrelation.shape[0] == 0:
@@ -38,15 +84,16 @@ def decorrelate(decorrelation, rates, out):
             out[i] = rates[i]
         return
     for i in range(n):
-        acc = 0.0
+        acc = rescale(num, 0, 0)
         for j in range(n):
-            acc += decorrelation[i, j] * rates[j]
-        out[i] = acc
+            acc += mul(num, decorrelation[i, j], rates[j], frac)
+        out[i] = store_state(num, acc, counters)
 
 
 @njit(cache=True)
 def output_from_pre(beta, loss_kind, out):
-    """y = beta (MSE) or softmax(beta) (cross-entropy), written into out."""
+    """y = beta (MSE) or softmax(beta) (cross-entropy), written into out.
+    (Fixed point supports MSE only: the precision refuses cross-entropy.)"""
     m = beta.shape[0]
     if loss_kind == LOSS_MSE:
         for k in range(m):
@@ -65,7 +112,7 @@ def output_from_pre(beta, loss_kind, out):
 
 @njit(cache=True)
 def step_loss(beta, outputs, targets, loss_kind):
-    """l_t: squared error, or cross-entropy of softmax(beta) against targets."""
+    """l_t in float: squared error, or cross-entropy of softmax(beta)."""
     m = beta.shape[0]
     loss = 0.0
     if loss_kind == LOSS_MSE:
@@ -87,6 +134,36 @@ def step_loss(beta, outputs, targets, loss_kind):
 
 
 @njit(cache=True)
+def squared_error_exact(outputs, targets):
+    """||y - y*||^2 of fixed-point states, exact: twice the states' fraction
+    bits, 64-bit (so the two copies' loss difference has no rounding)."""
+    loss = np.int64(0)
+    for k in range(outputs.shape[0]):
+        d = np.int64(outputs[k]) - np.int64(targets[k])
+        loss += d * d
+    return loss
+
+
+def loss_value(num, beta, outputs, targets, loss_kind):
+    """l_t: ``step_loss`` in float, ``squared_error_exact`` in fixed point."""
+
+
+@overload(loss_value, inline="always")
+def _loss_value(num, beta, outputs, targets, loss_kind):
+    if numeric_is_fixed(num):
+        return lambda num, beta, outputs, targets, loss_kind: squared_error_exact(outputs, targets)
+    return lambda num, beta, outputs, targets, loss_kind: step_loss(
+        beta, outputs, targets, loss_kind
+    )
+
+
+@njit(cache=True)
+def real_loss(num, loss):
+    """A loss from ``step_loss`` as a real number."""
+    return to_real(num, loss, 2 * state_frac(num))
+
+
+@njit(cache=True)
 def output_gradient(outputs, targets, loss_kind, out):
     """d l_t / d beta_t: 2 (y - y*) for MSE, softmax - y* for cross-entropy."""
     scale = 2.0 if loss_kind == LOSS_MSE else 1.0
@@ -95,45 +172,21 @@ def output_gradient(outputs, targets, loss_kind, out):
 
 
 @njit(cache=True)
-def forward_step(
-    params,
-    decorrelation,
-    prev_drates,
-    inputs_t,
-    hidden_noise,
-    output_noise,
-    n_in,
-    n_hidden,
-    n_out,
-    loss_kind,
-    alpha,
-    rates,
-    drates,
-    beta,
-    outputs,
-):
-    """One clean forward step (prediction and BPTT)."""
-    empty = alpha[:0]
-    twin_forward_step(
-        params, decorrelation, prev_drates, prev_drates[:0], inputs_t, hidden_noise,
-        output_noise, n_in, n_hidden, n_out, loss_kind, alpha, rates, drates, beta, outputs,
-        empty, empty, empty, empty, empty,
-    )  # fmt: skip
-
-
-@njit(cache=True)
 def twin_forward_step(
+    num,
     params,
+    weight_fracs,
     decorrelation,
     prev_drates,
     noisy_prev_drates,
-    inputs_t,
+    inputs,
     hidden_noise,
     output_noise,
     n_in,
     n_hidden,
     n_out,
     loss_kind,
+    counters,
     alpha,
     rates,
     drates,
@@ -149,81 +202,124 @@ def twin_forward_step(
     perturbation's noisy copy in the same sweep over each weight matrix (each
     weight is read once for both copies: the step is memory-bound).
 
-    The noise vectors are added to the noisy copy's pre-activations; without a
-    noisy copy, non-empty noise vectors go to the clean pass instead."""
+    ``inputs`` are states (``load_sample``). The noise vectors (states) are
+    added to the noisy copy's pre-activations; without a noisy copy, non-empty
+    noise vectors go to the clean pass instead."""
     A, R, B, b, c = unpack(params, n_in, n_hidden, n_out)
+    a_frac = state_frac(num)
+    frac_A = weight_fracs[FRAC_A]
+    frac_R = weight_fracs[FRAC_R]
+    frac_B = weight_fracs[FRAC_B]
+    bias_shift_h = weight_fracs[FRAC_BIAS_H] - a_frac
+    bias_shift_o = weight_fracs[FRAC_BIAS_O] - a_frac
     twin = noisy_prev_drates.shape[0] > 0
     noisy_hidden = hidden_noise.shape[0] > 0
     noisy_out = output_noise.shape[0] > 0
     for i in range(n_hidden):
-        acc = b[i]
+        acc = rescale(num, b[i], bias_shift_h)
         for j in range(n_in):
-            acc += A[i, j] * inputs_t[j]
+            acc += mul(num, A[i, j], inputs[j], frac_A)
         if twin:
             noisy_acc = acc
             for j in range(n_hidden):
-                acc += R[i, j] * prev_drates[j]
-                noisy_acc += R[i, j] * noisy_prev_drates[j]
+                acc += mul(num, R[i, j], prev_drates[j], frac_R)
+                noisy_acc += mul(num, R[i, j], noisy_prev_drates[j], frac_R)
             if noisy_hidden:
                 noisy_acc += hidden_noise[i]
-            noisy_alpha[i] = noisy_acc
-            noisy_rates[i] = np.tanh(noisy_acc)
+            noisy_alpha[i] = store_state(num, noisy_acc, counters)
+            noisy_rates[i] = activation(num, noisy_alpha[i])
         else:
             for j in range(n_hidden):
-                acc += R[i, j] * prev_drates[j]
+                acc += mul(num, R[i, j], prev_drates[j], frac_R)
             if noisy_hidden:
                 acc += hidden_noise[i]
-        alpha[i] = acc
-        rates[i] = np.tanh(acc)
+        alpha[i] = store_state(num, acc, counters)
+        rates[i] = activation(num, alpha[i])
     if twin and decorrelation.shape[0] > 0:
+        frac_D = weight_fracs[FRAC_D]
         for i in range(n_hidden):
-            acc = 0.0
-            noisy_acc = 0.0
+            acc = rescale(num, 0, 0)
+            noisy_acc = rescale(num, 0, 0)
             for j in range(n_hidden):
-                acc += decorrelation[i, j] * rates[j]
-                noisy_acc += decorrelation[i, j] * noisy_rates[j]
-            drates[i] = acc
-            noisy_drates[i] = noisy_acc
+                acc += mul(num, decorrelation[i, j], rates[j], frac_D)
+                noisy_acc += mul(num, decorrelation[i, j], noisy_rates[j], frac_D)
+            drates[i] = store_state(num, acc, counters)
+            noisy_drates[i] = store_state(num, noisy_acc, counters)
     else:
-        decorrelate(decorrelation, rates, drates)
+        decorrelate_into(num, decorrelation, weight_fracs[FRAC_D], rates, drates, counters)
         if twin:
-            decorrelate(decorrelation, noisy_rates, noisy_drates)
+            decorrelate_into(
+                num, decorrelation, weight_fracs[FRAC_D], noisy_rates, noisy_drates, counters
+            )
     for k in range(n_out):
-        acc = c[k]
+        acc = rescale(num, c[k], bias_shift_o)
         if twin:
             noisy_acc = acc
             for j in range(n_hidden):
-                acc += B[k, j] * drates[j]
-                noisy_acc += B[k, j] * noisy_drates[j]
+                acc += mul(num, B[k, j], drates[j], frac_B)
+                noisy_acc += mul(num, B[k, j], noisy_drates[j], frac_B)
             if noisy_out:
                 noisy_acc += output_noise[k]
-            noisy_beta[k] = noisy_acc
+            noisy_beta[k] = store_state(num, noisy_acc, counters)
         else:
             for j in range(n_hidden):
-                acc += B[k, j] * drates[j]
+                acc += mul(num, B[k, j], drates[j], frac_B)
             if noisy_out:
                 acc += output_noise[k]
-        beta[k] = acc
+        beta[k] = store_state(num, acc, counters)
     output_from_pre(beta, loss_kind, outputs)
     if twin:
         output_from_pre(noisy_beta, loss_kind, noisy_outputs)
 
 
 @njit(cache=True)
-def predict_step(hp, params, decorrelation, drates, work, inputs_t, targets_t, has_target,
-                 n_in, n_hidden, n_out):  # fmt: skip
+def forward_step(
+    num,
+    params,
+    weight_fracs,
+    decorrelation,
+    prev_drates,
+    inputs,
+    hidden_noise,
+    output_noise,
+    n_in,
+    n_hidden,
+    n_out,
+    loss_kind,
+    counters,
+    alpha,
+    rates,
+    drates,
+    beta,
+    outputs,
+):
+    """One clean forward step (prediction and BPTT)."""
+    empty = alpha[:0]
+    twin_forward_step(
+        num, params, weight_fracs, decorrelation, prev_drates, prev_drates[:0], inputs,
+        hidden_noise, output_noise, n_in, n_hidden, n_out, loss_kind, counters,
+        alpha, rates, drates, beta, outputs, empty, empty, empty, empty, empty,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def predict_step(num, hp, params, weight_fracs, decorrelation, drates, counters, work,
+                 inputs_t, targets_t, has_target, n_in, n_hidden, n_out):  # fmt: skip
     """The clean pass alone, no learning (evaluation and ``predict``).
-    Advances the clean rates; returns l_t, or NaN without a target."""
+    Advances the clean rates; returns l_t as a real number, or NaN without a
+    target."""
     empty = work[W_ALPHA, :0]
     beta = work[W_BETA, :n_out]
     outputs = work[W_OUT, :n_out]
     new_drates = work[W_DRATES, :n_hidden]
+    inputs, targets = load_sample(num, inputs_t, targets_t, work, counters)
     forward_step(
-        params, decorrelation, drates, inputs_t, empty, empty, n_in, n_hidden, n_out, hp.loss,
-        work[W_ALPHA, :n_hidden], work[W_RATES, :n_hidden], new_drates, beta, outputs,
+        num, params, weight_fracs, decorrelation, drates, inputs, empty, empty, n_in, n_hidden,
+        n_out, hp.loss, counters, work[W_ALPHA, :n_hidden], work[W_RATES, :n_hidden], new_drates,
+        beta, outputs,
     )  # fmt: skip
     for i in range(n_hidden):
         drates[i] = new_drates[i]
     if has_target:
-        return step_loss(beta, outputs, targets_t, hp.loss)
+        return real_loss(num, loss_value(num, beta, outputs, targets, hp.loss))
     return np.nan

@@ -3,9 +3,14 @@ decorrelation (ALGORITHMS.md §1; seed 000 with its errata corrected).
 
 A clean and a noisy copy of the network run forward in lockstep with the same
 weights; each step's loss difference dl_t = l~_t - l_t drives a gradient
-estimate for the weights of *this* step, applied at once. Every estimator
-writes an estimate of d l_t / d(A, R, B, b, c) into ``grads`` (same flat layout
-as the parameters); the optimiser then descends it.
+estimate for the weights of *this* step, applied at once. Every estimator is
+a per-neuron learning signal times a presynaptic factor (WP: times the weight's
+own noise). With plain SGD the signal includes -learning rate and the change
+goes straight into the weights (one pass, and in fixed point one rounding per
+weight); with Adam (float only) the estimate goes to ``grads`` first.
+
+Written once with the numeric primitives (kernels/numeric.py): the same code
+is the float and the fixed-point rule.
 """
 
 import numpy as np
@@ -34,110 +39,153 @@ from timelocal.kernels.codes import (
 )
 from timelocal.kernels.decorrelation import decorrelation_update
 from timelocal.kernels.forward import (
-    decorrelate,
+    decorrelate_into,
     forward_step,
+    load_sample,
+    loss_value,
     output_from_pre,
-    step_loss,
+    real_loss,
     twin_forward_step,
     unpack,
 )
+from timelocal.kernels.numeric import (
+    FRAC_A,
+    FRAC_B,
+    FRAC_BIAS_H,
+    FRAC_BIAS_O,
+    FRAC_D,
+    FRAC_R,
+    activation,
+    add_change,
+    constant,
+    divide,
+    error_frac,
+    mul,
+    multiplier,
+    noise,
+    rescale,
+    rounding_key,
+    scaled,
+    signal_frac,
+    state_frac,
+    store_error,
+    store_signal,
+    store_state,
+    weight_noise,
+)
 from timelocal.kernels.optim import apply_update
-from timelocal.kernels.rng import HIDDEN_NOISE, OUTPUT_NOISE, WEIGHT_NOISE, gaussian
+from timelocal.kernels.rng import HIDDEN_NOISE, OUTPUT_NOISE, WEIGHT_NOISE
 
 
 @njit(cache=True)
-def node_noise(seed, step, sigma, hidden_noise, output_noise):
+def node_noise(num, seed, step, sigma, hidden_noise, output_noise):
     """xi_t ~ N(0, sigma^2 I_n) and nu_t ~ N(0, sigma^2 I_out), keyed by step."""
     for i in range(hidden_noise.shape[0]):
-        hidden_noise[i] = sigma * gaussian(seed, HIDDEN_NOISE, step, i)
+        hidden_noise[i] = noise(num, seed, HIDDEN_NOISE, step, i, sigma)
     for k in range(output_noise.shape[0]):
-        output_noise[k] = sigma * gaussian(seed, OUTPUT_NOISE, step, k)
+        output_noise[k] = noise(num, seed, OUTPUT_NOISE, step, k, sigma)
+
+
+@njit(cache=True)
+def param_offsets(n_in, n_hidden, n_out):
+    """Flat offsets of R, B, b and c (A starts at 0)."""
+    offset_R = n_hidden * n_in
+    offset_B = offset_R + n_hidden * n_hidden
+    offset_b = offset_B + n_out * n_hidden
+    return offset_R, offset_B, offset_b, offset_b + n_hidden
 
 
 @njit(cache=True)
 def weight_noisy_forward(
-    params,
-    decorrelation,
-    prev_drates,
-    inputs_t,
-    seed,
-    step,
-    sigma,
-    n_in,
-    n_hidden,
-    n_out,
-    loss_kind,
-    alpha,
-    rates,
-    drates,
-    beta,
-    outputs,
-):
+    num, params, weight_fracs, decorrelation, prev_drates, inputs, seed, step, sigma, n_in,
+    n_hidden, n_out, loss_kind, counters, alpha, rates, drates, beta, outputs,
+):  # fmt: skip
     """WP's noisy copy (Eq. 5): the forward step with weights W + sigma z,
     z drawn per flat parameter index and never stored."""
     A, R, B, b, c = unpack(params, n_in, n_hidden, n_out)
-    offset_R = n_hidden * n_in
-    offset_B = offset_R + n_hidden * n_hidden
-    offset_b = offset_B + n_out * n_hidden
-    offset_c = offset_b + n_hidden
+    offset_R, offset_B, offset_b, offset_c = param_offsets(n_in, n_hidden, n_out)
+    a_frac = state_frac(num)
+    frac_A, frac_R, frac_B = weight_fracs[FRAC_A], weight_fracs[FRAC_R], weight_fracs[FRAC_B]
+    frac_b, frac_c = weight_fracs[FRAC_BIAS_H], weight_fracs[FRAC_BIAS_O]
     for i in range(n_hidden):
-        acc = b[i] + sigma * gaussian(seed, WEIGHT_NOISE, step, offset_b + i)
+        bias = b[i] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_b + i, sigma, frac_b)
+        acc = rescale(num, bias, frac_b - a_frac)
         for j in range(n_in):
-            weight = A[i, j] + sigma * gaussian(seed, WEIGHT_NOISE, step, i * n_in + j)
-            acc += weight * inputs_t[j]
+            weight = A[i, j] + weight_noise(num, seed, WEIGHT_NOISE, step, i * n_in + j, sigma,
+                                            frac_A)  # fmt: skip
+            acc += mul(num, weight, inputs[j], frac_A)
         for j in range(n_hidden):
-            weight = R[i, j] + sigma * gaussian(
-                seed, WEIGHT_NOISE, step, offset_R + i * n_hidden + j
+            weight = R[i, j] + weight_noise(
+                num, seed, WEIGHT_NOISE, step, offset_R + i * n_hidden + j, sigma, frac_R
             )
-            acc += weight * prev_drates[j]
-        alpha[i] = acc
-        rates[i] = np.tanh(acc)
-    decorrelate(decorrelation, rates, drates)
+            acc += mul(num, weight, prev_drates[j], frac_R)
+        alpha[i] = store_state(num, acc, counters)
+        rates[i] = activation(num, alpha[i])
+    decorrelate_into(num, decorrelation, weight_fracs[FRAC_D], rates, drates, counters)
     for k in range(n_out):
-        acc = c[k] + sigma * gaussian(seed, WEIGHT_NOISE, step, offset_c + k)
+        bias = c[k] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_c + k, sigma, frac_c)
+        acc = rescale(num, bias, frac_c - a_frac)
         for j in range(n_hidden):
-            weight = B[k, j] + sigma * gaussian(
-                seed, WEIGHT_NOISE, step, offset_B + k * n_hidden + j
+            weight = B[k, j] + weight_noise(
+                num, seed, WEIGHT_NOISE, step, offset_B + k * n_hidden + j, sigma, frac_B
             )
-            acc += weight * drates[j]
-        beta[k] = acc
+            acc += mul(num, weight, drates[j], frac_B)
+        beta[k] = store_state(num, acc, counters)
     output_from_pre(beta, loss_kind, outputs)
 
 
 @njit(cache=True)
 def outer_update(
-    flat, factor, accumulate, hidden_signal, output_signal, inputs_t, prev_drates, drates
-):
-    """Rank-1 estimates with the clean pass's presynaptic factors:
+    num, flat, weight_fracs, apply, hidden_signal, output_signal, inputs, prev_drates, drates,
+    seed, step, counters,
+):  # fmt: skip
+    """Rank-1 changes with the clean pass's presynaptic factors:
     dA = s u^T, dR = s x*_{t-1}^T, db = s, dB = o x*_t^T, dc = o.
 
-    ``accumulate``: add ``factor`` times the estimate to ``flat`` (plain SGD
-    straight into the weights, factor = -learning rate: no extra pass);
-    otherwise write the estimate into ``flat`` (the gradient buffer)."""
+    ``apply``: add them to the weights ``flat`` (the signals include -learning
+    rate; in fixed point each change is rounded once, as the precision says,
+    and the weight saturates); otherwise write them into ``flat`` (the
+    gradient buffer for Adam, float only)."""
     n_hidden = hidden_signal.shape[0]
-    n_in = inputs_t.shape[0]
+    n_in = inputs.shape[0]
     n_out = output_signal.shape[0]
     A, R, B, b, c = unpack(flat, n_in, n_hidden, n_out)
+    offset_R, offset_B, offset_b, offset_c = param_offsets(n_in, n_hidden, n_out)
+    # A change s * x has the signal's plus the states' fraction bits.
+    base = signal_frac(num) + state_frac(num)
+    shift_A, shift_R = base - weight_fracs[FRAC_A], base - weight_fracs[FRAC_R]
+    shift_B = base - weight_fracs[FRAC_B]
+    shift_b = signal_frac(num) - weight_fracs[FRAC_BIAS_H]
+    shift_c = signal_frac(num) - weight_fracs[FRAC_BIAS_O]
+    # Stochastic rounding keys: one counter hash per row (rows of A, R; B; biases).
     for i in range(n_hidden):
         s = hidden_signal[i]
-        if accumulate:
+        if apply:
+            key = rounding_key(num, seed, step, i)
             for j in range(n_in):
-                A[i, j] += factor * (s * inputs_t[j])
+                A[i, j] = add_change(num, A[i, j], mul(num, s, inputs[j], 0), shift_A, key, j,
+                                     counters)  # fmt: skip
+            key = rounding_key(num, seed, step, offset_R + i)
             for j in range(n_hidden):
-                R[i, j] += factor * (s * prev_drates[j])
-            b[i] += factor * s
+                R[i, j] = add_change(num, R[i, j], mul(num, s, prev_drates[j], 0), shift_R, key,
+                                     j, counters)  # fmt: skip
+            key = rounding_key(num, seed, step, offset_b)
+            b[i] = add_change(num, b[i], s, shift_b, key, i, counters)
         else:
             for j in range(n_in):
-                A[i, j] = s * inputs_t[j]
+                A[i, j] = s * inputs[j]
             for j in range(n_hidden):
                 R[i, j] = s * prev_drates[j]
             b[i] = s
     for k in range(n_out):
         o = output_signal[k]
-        if accumulate:
+        if apply:
+            key = rounding_key(num, seed, step, offset_B + k)
             for j in range(n_hidden):
-                B[k, j] += factor * (o * drates[j])
-            c[k] += factor * o
+                B[k, j] = add_change(num, B[k, j], mul(num, o, drates[j], 0), shift_B, key, j,
+                                     counters)  # fmt: skip
+            key = rounding_key(num, seed, step, offset_c)
+            c[k] = add_change(num, c[k], o, shift_c, key, k, counters)
         else:
             for j in range(n_hidden):
                 B[k, j] = o * drates[j]
@@ -145,95 +193,89 @@ def outer_update(
 
 
 @njit(cache=True)
-def np_estimate(
-    flat, factor, accumulate, loss_delta, sigma, hidden_noise, output_noise, inputs_t,
-    prev_drates, drates, signal,
-):  # fmt: skip
-    """NP, Eq. 2 corrected: dW = sigma^-2 dl_t (noise) (presynaptic)^T."""
+def np_signals(num, gain, loss_delta, sigma, hidden_noise, output_noise, signal, counters):
+    """NP, Eq. 2 corrected: signal = gain sigma^-2 dl_t (noise), per neuron."""
     n_hidden = hidden_noise.shape[0]
     n_out = output_noise.shape[0]
-    coef = loss_delta / (sigma * sigma)
-    hidden_signal = signal[:n_hidden]
-    output_signal = signal[n_hidden : n_hidden + n_out]
+    # dl (error bits) * noise (state bits) -> signal bits.
+    shift = error_frac(num) + state_frac(num) - signal_frac(num)
+    mantissa, shift_of_factor = multiplier(num, gain / (sigma * sigma))
     for i in range(n_hidden):
-        hidden_signal[i] = coef * hidden_noise[i]
+        signal[i] = store_signal(
+            num,
+            scaled(num, loss_delta * hidden_noise[i], mantissa, shift_of_factor, shift),
+            counters,
+        )
     for k in range(n_out):
-        output_signal[k] = coef * output_noise[k]
-    outer_update(
-        flat, factor, accumulate, hidden_signal, output_signal, inputs_t, prev_drates, drates
-    )
+        signal[n_hidden + k] = store_signal(
+            num,
+            scaled(num, loss_delta * output_noise[k], mantissa, shift_of_factor, shift),
+            counters,
+        )
 
 
 @njit(cache=True)
-def anp_estimate(
-    flat,
-    factor,
-    accumulate,
-    counters,
-    loss_delta,
-    scale,
-    floor,
-    alpha,
-    noisy_alpha,
-    beta,
-    noisy_beta,
-    inputs_t,
-    prev_drates,
-    drates,
-    signal,
-):
-    """ANP, Eq. 3 corrected: dW = c dl_t d(pre) / ||d(pre)||^2 (presynaptic)^T,
-    the norm taken per layer. A layer whose ||d(pre)||^2 is below ``floor``
-    contributes no update for this step, and the step is counted."""
-    n_hidden = alpha.shape[0]
-    n_out = beta.shape[0]
-    hidden_signal = signal[:n_hidden]
-    output_signal = signal[n_hidden : n_hidden + n_out]
-    gain = scale * loss_delta
-    norm = 0.0
-    for i in range(n_hidden):
-        hidden_signal[i] = noisy_alpha[i] - alpha[i]
-        norm += hidden_signal[i] * hidden_signal[i]
-    if norm > floor:
-        for i in range(n_hidden):
-            hidden_signal[i] *= gain / norm
-    else:
-        counters[C_SKIP_HIDDEN] += 1
-        for i in range(n_hidden):
-            hidden_signal[i] = 0.0
-    norm = 0.0
-    for k in range(n_out):
-        output_signal[k] = noisy_beta[k] - beta[k]
-        norm += output_signal[k] * output_signal[k]
-    if norm > floor:
-        for k in range(n_out):
-            output_signal[k] *= gain / norm
-    else:
-        counters[C_SKIP_OUTPUT] += 1
-        for k in range(n_out):
-            output_signal[k] = 0.0
-    outer_update(
-        flat, factor, accumulate, hidden_signal, output_signal, inputs_t, prev_drates, drates
-    )
+def anp_layer_signal(num, gain, floor, loss_delta, pre, noisy_pre, signal, counters):
+    """ANP for one layer: signal = gain dl_t d(pre) / ||d(pre)||^2. Returns False
+    (signal zero) where ||d(pre)||^2 is at or below ``floor``: one division per
+    layer and step, none per neuron."""
+    n = pre.shape[0]
+    a_frac = state_frac(num)
+    norm = mul(num, 0, 0, 0)
+    for i in range(n):
+        delta = noisy_pre[i] - pre[i]
+        signal[i] = delta
+        norm += mul(num, delta, delta, 0)  # exact: twice the state bits
+    if not norm > constant(num, floor, 2 * a_frac):
+        for i in range(n):
+            signal[i] = 0
+        return False
+    # dl / ||d pre||^2 in signal bits, then times gain (one rounding each).
+    g_frac = signal_frac(num)
+    ratio = divide(num, loss_delta, norm, g_frac + 2 * a_frac - error_frac(num))
+    mantissa, shift_of_factor = multiplier(num, gain)
+    factor = store_signal(num, scaled(num, ratio, mantissa, shift_of_factor, 0), counters)
+    for i in range(n):
+        signal[i] = store_signal(num, mul(num, factor, signal[i], a_frac), counters)
+    return True
 
 
 @njit(cache=True)
-def wp_estimate(flat, factor, accumulate, loss_delta, seed, step, sigma):
-    """WP, Eq. 5: dW = sigma^-2 dl_t (sigma z) with z regenerated from its key
-    (added to ``flat`` times ``factor``, or written, as in ``outer_update``)."""
-    coef = loss_delta / sigma
-    for p in range(flat.shape[0]):
-        estimate = coef * gaussian(seed, WEIGHT_NOISE, step, p)
-        if accumulate:
-            flat[p] += factor * estimate
+def wp_update(num, params, weight_fracs, apply, gain, loss_delta, seed, step, sigma, n_in,
+              n_hidden, n_out, counters):  # fmt: skip
+    """WP, Eq. 5: dW = gain sigma^-2 dl_t (sigma z) with z regenerated from
+    its key (added to the weights, or written into the gradient buffer)."""
+    offset_R, offset_B, offset_b, offset_c = param_offsets(n_in, n_hidden, n_out)
+    mantissa, shift_of_factor = multiplier(num, gain / (sigma * sigma))
+    e_frac = error_frac(num)
+    key = rounding_key(num, seed, step, params.shape[0])
+    for p in range(params.shape[0]):
+        if p < offset_R:
+            frac = weight_fracs[FRAC_A]
+        elif p < offset_B:
+            frac = weight_fracs[FRAC_R]
+        elif p < offset_b:
+            frac = weight_fracs[FRAC_B]
+        elif p < offset_c:
+            frac = weight_fracs[FRAC_BIAS_H]
         else:
-            flat[p] = estimate
+            frac = weight_fracs[FRAC_BIAS_O]
+        perturbation = weight_noise(num, seed, WEIGHT_NOISE, step, p, sigma, frac)
+        # dl (error bits) * noise (weight bits) * factor: rounded once, by
+        # the error bits, into the weight.
+        change = scaled(num, loss_delta * perturbation, mantissa, shift_of_factor, 0)
+        if apply:
+            params[p] = add_change(num, params[p], change, e_frac, key, p, counters)
+        else:
+            params[p] = change
 
 
 @njit(cache=True)
 def perturbation_train_step(
+    num,
     hp,
     params,
+    weight_fracs,
     grads,
     moment1,
     moment2,
@@ -254,7 +296,7 @@ def perturbation_train_step(
     Runs both copies forward, and where the step has a target, estimates the
     gradient from dl_t and applies it; then advances both copies' rates and
     (with decorrelation) updates D from the clean pass. Returns the clean and
-    the noisy loss (NaN without a target)."""
+    the noisy loss as real numbers (NaN without a target)."""
     step = counters[C_STEP]
     empty = work[W_ALPHA, :0]
     alpha = work[W_ALPHA, :n_hidden]
@@ -267,23 +309,25 @@ def perturbation_train_step(
     noisy_outputs = work[W_NOISY_OUT, :n_out]
     hidden_noise = work[W_HIDDEN_NOISE, :n_hidden]
     output_noise = work[W_OUTPUT_NOISE, :n_out]
+    inputs, targets = load_sample(num, inputs_t, targets_t, work, counters)
 
     if hp.rule == RULE_WP:
         forward_step(
-            params, decorrelation, drates, inputs_t, empty, empty, n_in, n_hidden, n_out,
-            hp.loss, alpha, work[W_RATES, :n_hidden], new_drates, beta, outputs,
+            num, params, weight_fracs, decorrelation, drates, inputs, empty, empty, n_in,
+            n_hidden, n_out, hp.loss, counters, alpha, work[W_RATES, :n_hidden], new_drates,
+            beta, outputs,
         )  # fmt: skip
         weight_noisy_forward(
-            params, decorrelation, noisy_drates, inputs_t, hp.seed, step, hp.sigma,
-            n_in, n_hidden, n_out, hp.loss,
+            num, params, weight_fracs, decorrelation, noisy_drates, inputs, hp.seed, step,
+            hp.sigma, n_in, n_hidden, n_out, hp.loss, counters,
             noisy_alpha, work[W_NOISY_RATES, :n_hidden], noisy_new_drates, noisy_beta,
             noisy_outputs,
         )  # fmt: skip
     else:
-        node_noise(hp.seed, step, hp.sigma, hidden_noise, output_noise)
+        node_noise(num, hp.seed, step, hp.sigma, hidden_noise, output_noise)
         twin_forward_step(
-            params, decorrelation, drates, noisy_drates, inputs_t, hidden_noise, output_noise,
-            n_in, n_hidden, n_out, hp.loss,
+            num, params, weight_fracs, decorrelation, drates, noisy_drates, inputs, hidden_noise,
+            output_noise, n_in, n_hidden, n_out, hp.loss, counters,
             alpha, work[W_RATES, :n_hidden], new_drates, beta, outputs,
             noisy_alpha, work[W_NOISY_RATES, :n_hidden], noisy_new_drates, noisy_beta,
             noisy_outputs,
@@ -292,25 +336,36 @@ def perturbation_train_step(
     loss = np.nan
     noisy_loss = np.nan
     if has_target:
-        loss = step_loss(beta, outputs, targets_t, hp.loss)
-        noisy_loss = step_loss(noisy_beta, noisy_outputs, targets_t, hp.loss)
-        loss_delta = noisy_loss - loss
+        clean = loss_value(num, beta, outputs, targets, hp.loss)
+        noisy = loss_value(num, noisy_beta, noisy_outputs, targets, hp.loss)
+        loss, noisy_loss = real_loss(num, clean), real_loss(num, noisy)
+        # Exact difference (twice the state bits), then one rounding to errors.
+        loss_delta = store_error(
+            num, rescale(num, noisy - clean, 2 * state_frac(num) - error_frac(num)), counters
+        )
         signal = work[W_TMP_A]
         # Plain SGD goes straight into the weights; Adam needs the estimate.
         sgd = hp.optimizer == OPT_SGD
         flat = params if sgd else grads
-        factor = -hp.learning_rate
+        gain = -hp.learning_rate if sgd else 1.0
         if hp.rule == RULE_WP:
-            wp_estimate(flat, factor, sgd, loss_delta, hp.seed, step, hp.sigma)
-        elif hp.rule == RULE_ANP:
-            anp_estimate(
-                flat, factor, sgd, counters, loss_delta, hp.anp_scale, hp.anp_floor, alpha, noisy_alpha,
-                beta, noisy_beta, inputs_t, drates, new_drates, signal,
-            )  # fmt: skip
+            wp_update(num, flat, weight_fracs, sgd, gain, loss_delta, hp.seed, step, hp.sigma,
+                      n_in, n_hidden, n_out, counters)  # fmt: skip
         else:
-            np_estimate(
-                flat, factor, sgd, loss_delta, hp.sigma, hidden_noise, output_noise, inputs_t, drates,
-                new_drates, signal,
+            if hp.rule == RULE_ANP:
+                gain *= hp.anp_scale
+                if not anp_layer_signal(num, gain, hp.anp_floor, loss_delta, alpha, noisy_alpha,
+                                        signal[:n_hidden], counters):  # fmt: skip
+                    counters[C_SKIP_HIDDEN] += 1
+                if not anp_layer_signal(num, gain, hp.anp_floor, loss_delta, beta, noisy_beta,
+                                        signal[n_hidden : n_hidden + n_out], counters):  # fmt: skip
+                    counters[C_SKIP_OUTPUT] += 1
+            else:
+                np_signals(num, gain, loss_delta, hp.sigma, hidden_noise, output_noise, signal,
+                           counters)  # fmt: skip
+            outer_update(
+                num, flat, weight_fracs, sgd, signal[:n_hidden], signal[n_hidden : n_hidden + n_out],
+                inputs, drates, new_drates, hp.seed, step, counters,
             )  # fmt: skip
         counters[C_UPDATES] += 1
         if not sgd:
@@ -323,7 +378,8 @@ def perturbation_train_step(
         drates[i] = new_drates[i]
         noisy_drates[i] = noisy_new_drates[i]
     if decorrelation.shape[0] > 0:
-        decorrelation_update(decorrelation, drates, hp.decorrelation_rate, work[W_TMP_A])
+        decorrelation_update(num, decorrelation, weight_fracs, drates, hp.decorrelation_rate,
+                             work[W_TMP_A], hp.seed, step, counters)  # fmt: skip
     counters[C_STEP] = step + 1
     if hp.resync_every > 0 and (step + 1) % hp.resync_every == 0:
         for i in range(n_hidden):

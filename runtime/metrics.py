@@ -13,6 +13,7 @@ from timelocal.kernels.decorrelation import mean_squared_offdiagonal
 from timelocal.runtime.errors import TimelocalError
 from timelocal.streams.base import BAD_KINDS
 
+SATURATION_CLASSES = ("weights", "states", "errors", "signals")
 FIELDS = (
     "step",
     "phase",
@@ -25,6 +26,7 @@ FIELDS = (
     *(f"bad_{kind}" for kind in BAD_KINDS),
     "reconnects",
     "anp_skipped",
+    *(f"saturated_{name}" for name in SATURATION_CLASSES),
     "elapsed_s",
 )
 MAX_DECORRELATION_UNITS = 256

@@ -81,6 +81,17 @@ class Network:
         c = self.state["counters"]
         return int(c[codes.C_SKIP_HIDDEN] + c[codes.C_SKIP_OUTPUT])
 
+    @property
+    def saturations(self) -> dict[str, int]:
+        """Fixed point: stores that saturated, per quantity class (zero in float)."""
+        c = self.state["counters"]
+        return {
+            "weights": int(c[codes.C_SAT_WEIGHTS]),
+            "states": int(c[codes.C_SAT_STATES]),
+            "errors": int(c[codes.C_SAT_ERRORS]),
+            "signals": int(c[codes.C_SAT_SIGNALS]),
+        }
+
     # -- persistence -------------------------------------------------------
     def save(self, path, meta: dict | None = None):
         """Write a checkpoint atomically; ``meta`` is stored beside the state."""

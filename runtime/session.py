@@ -275,6 +275,7 @@ class Session:
         self.metrics.write(
             {
                 **{f"bad_{kind}": bad.get(kind, 0) for kind in BAD_KINDS},
+                **{f"saturated_{k}": v for k, v in self.network.saturations.items()},
                 "reconnects": self.stream.reconnects,
                 "step": self.position,
                 "phase": "train",
@@ -332,6 +333,7 @@ class Session:
             "bad_samples": sum(bad.values()),
             "bad_samples_by_kind": bad,
             "anp_skipped": self.network.anp_skipped,
+            "saturations": self.network.saturations,
             "interrupted": self.interrupted,
             "reconnects": self.stream.reconnects,
             "stream_end": self.stream.end_reason,

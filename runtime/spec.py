@@ -11,6 +11,7 @@ from typing import Any
 
 from timelocal.kernels import codes
 from timelocal.runtime.errors import SpecError
+from timelocal.runtime.precision import PRESETS, Precision, parse_precision
 
 RULES = {
     "np": "node perturbation through time (seed 000, Eq. 2)",
@@ -26,7 +27,7 @@ RULE_CODES = {
 }
 LOSSES = {"mse": codes.LOSS_MSE, "xent": codes.LOSS_XENT}
 OPTIMIZERS = {"sgd": codes.OPT_SGD, "adam": codes.OPT_ADAM}
-PRECISIONS = ("float64", "float32")
+PRECISIONS = tuple(PRESETS)
 PERTURBATION_RULES = ("np", "anp", "wp")
 
 
@@ -38,9 +39,18 @@ class HyperParameter:
     help: str
     rules: tuple[str, ...] = tuple(RULES)
     minimum: float | None = None
+    fixed_default: Any = None  # in fixed point, if different: a value or rule -> value
 
-    def default_for(self, rule: str) -> Any:
-        return self.default[rule] if isinstance(self.default, dict) else self.default
+    def default_for(self, rule: str, fixed: bool = False) -> Any:
+        choices = [self.default]
+        if fixed and self.fixed_default is not None:
+            choices.insert(0, self.fixed_default)
+        for default in choices:
+            if not isinstance(default, dict):
+                return default
+            if rule in default:
+                return default[rule]
+        return None
 
 
 # Defaults chosen by sweeps on Mackey-Glass, 100 hidden units, 20 epochs, seeds 0-2
@@ -51,11 +61,12 @@ class HyperParameter:
 HYPER_PARAMETERS = (
     HyperParameter(
         "optimizer", str, {"np": "sgd", "anp": "adam", "wp": "sgd", "bptt": "adam"},
-        "per-step optimiser: sgd or adam (adam keeps two moments per weight)",
+        "per-step optimiser: sgd or adam (adam keeps two moments per weight; float only)",
+        fixed_default="sgd",
     ),
     HyperParameter(
         "learning_rate", float, {"np": 1e-4, "anp": 3e-5, "wp": 1e-5, "bptt": 3e-3},
-        "step size of every weight update", minimum=0.0,
+        "step size of every weight update", minimum=0.0, fixed_default={"anp": 3e-3},
     ),
     HyperParameter(
         "sigma", float, 1e-3, "standard deviation of the injected noise",
@@ -64,6 +75,7 @@ HYPER_PARAMETERS = (
     HyperParameter(
         "decorrelation_rate", float, {"np": 1e-4, "anp": 3e-4, "wp": 1e-4, "bptt": 1e-4},
         "learning rate eps of the decorrelation matrix D (with --decorrelate)", minimum=0.0,
+        fixed_default={"anp": 3e-6},
     ),
     HyperParameter(
         "anp_scale", float, None,
@@ -136,10 +148,9 @@ class NetworkSpec:
             raise SpecError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if self.loss == "xent" and self.n_outputs < 2:
             raise SpecError("the cross-entropy loss needs at least 2 outputs (one per class)")
-        if self.precision not in PRECISIONS:
-            raise SpecError(
-                f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}"
-            )
+        if not isinstance(self.precision, str):
+            raise SpecError(f"precision must be a name, got {self.precision!r}")
+        parse_precision(self.precision)
         if (
             isinstance(self.seed, bool)
             or not isinstance(self.seed, int)
@@ -155,13 +166,43 @@ class NetworkSpec:
             )
         if self.rule in PERTURBATION_RULES and not self.hyper("sigma") > 0:
             raise SpecError("sigma must be > 0 for a perturbation rule")
+        if self.numeric.fixed:
+            self._check_fixed()
+
+    @property
+    def numeric(self) -> Precision:
+        """The precision's formats (runtime/precision.py)."""
+        return parse_precision(self.precision)
+
+    def _check_fixed(self) -> None:
+        name = self.precision
+        if self.rule == "bptt":
+            raise SpecError(
+                f"BPTT is the float reference; run it in float32 or float64, not {name}"
+            )
+        if self.loss != "mse":
+            raise SpecError(f"fixed point ({name}) supports the mse loss only (cross-entropy "
+                            "needs exp and a division per output)")  # fmt: skip
+        if self.hyper("optimizer") != "sgd":
+            raise SpecError(f"fixed point ({name}) runs plain SGD (Adam needs a square root "
+                            "and a division per weight and step); set optimizer=sgd")  # fmt: skip
+        numeric = self.numeric
+        if not numeric.shared_exponent:
+            limit = numeric.max_fan_in(numeric.weights.frac)
+            fan_in = max(self.n_inputs + self.n_hidden, self.n_hidden)
+            if fan_in > limit:
+                raise SpecError(
+                    f"{name}: a hidden neuron sums {fan_in} products, more than the "
+                    f"{numeric.acc_bits}-bit accumulator holds without overflow ({limit}); "
+                    "use fewer units or a wider acc="
+                )
 
     def hyper(self, name: str) -> Any:
         if name not in HYPER_BY_NAME:
             raise SpecError(f"unknown hyper-parameter {name!r}")
         if name in self.params:
             return self.params[name]
-        value = HYPER_BY_NAME[name].default_for(self.rule)
+        value = HYPER_BY_NAME[name].default_for(self.rule, self.numeric.fixed)
         if name == "anp_scale" and value is None:
             value = math.sqrt(self.n_inputs + self.n_hidden + self.n_outputs)
         return value

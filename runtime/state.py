@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from timelocal.kernels import codes
+from timelocal.runtime.errors import SpecError
 from timelocal.runtime.spec import PERTURBATION_RULES, NetworkSpec
 
 # Kinds of persistent state (the profile groups bytes by these).
@@ -40,17 +41,21 @@ class ArraySpec:
 def state_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     """The persistent arrays of ``spec``'s network (everything checkpointed)."""
     n, n_in, n_out, p = spec.n_hidden, spec.n_inputs, spec.n_outputs, spec.n_params
-    real = spec.precision
+    numeric = spec.numeric
+    real = numeric.state_dtype
+    weight = numeric.weight_dtype
     d = n if spec.decorrelate else 0
     m = p if spec.hyper("optimizer") == "adam" else 0
     arrays = [
-        ArraySpec("params", (p,), real, "weights", "A, R, B, b, c, flat (see weights())"),
-        ArraySpec("decorrelation", (d, d), real, "decorrelation", "D (empty: identity)"),
+        ArraySpec("params", (p,), weight, "weights", "A, R, B, b, c, flat (see weights())"),
+        ArraySpec("weight_fracs", (6,), "int64", "weights",
+                  "fraction bits of A, R, B, b, c, D (fixed point; zeros in float)"),
+        ArraySpec("decorrelation", (d, d), weight, "decorrelation", "D (empty: identity)"),
         ArraySpec("drates", (n,), real, "neuron_state", "decorrelated rates x*_{t-1}"),
         ArraySpec("moment1", (m,), real, "optimizer", "Adam first moments"),
         ArraySpec("moment2", (m,), real, "optimizer", "Adam second moments"),
         ArraySpec("counters", (codes.N_COUNTERS,), "int64", "counters", "step bookkeeping"),
-    ]
+    ]  # fmt: skip
     if spec.rule in PERTURBATION_RULES:
         arrays.append(
             ArraySpec("noisy_drates", (n,), real, "noisy_state", "noisy copy's rates x~*_{t-1}")
@@ -72,11 +77,14 @@ def state_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
 
 def scratch_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     """Transient arrays reused every step (allocated once, never checkpointed)."""
-    width = max(spec.n_hidden, spec.n_outputs, spec.n_hidden + spec.n_outputs)
+    width = max(spec.n_inputs, spec.n_hidden + spec.n_outputs)
+    numeric = spec.numeric
+    grads = spec.n_params if spec.hyper("optimizer") == "adam" or spec.rule == "bptt" else 0
     return (
-        ArraySpec("grads", (spec.n_params,), spec.precision, "scratch", "this step's dW"),
-        ArraySpec("work", (codes.N_WORK_ROWS, width), spec.precision, "scratch", "per-step rows"),
-    )
+        ArraySpec("grads", (grads,), numeric.weight_dtype, "scratch", "this step's dW (Adam)"),
+        ArraySpec("work", (codes.N_WORK_ROWS, width), numeric.work_dtype, "scratch",
+                  "per-step rows"),
+    )  # fmt: skip
 
 
 def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
@@ -84,7 +92,8 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
     state = {a.name: np.zeros(a.shape, dtype=a.dtype) for a in state_layout(spec)}
     rng = np.random.default_rng(spec.seed)
     n, n_in = spec.n_hidden, spec.n_inputs
-    views = weights(spec, state["params"])
+    drawn = np.zeros(spec.n_params)
+    views = weights(spec, drawn)
     views["A"][:] = (
         rng.standard_normal(views["A"].shape) * spec.hyper("input_scale") / np.sqrt(n_in)
     )
@@ -92,8 +101,32 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
         rng.standard_normal(views["R"].shape) * spec.hyper("recurrent_scale") / np.sqrt(n)
     )
     views["B"][:] = rng.standard_normal(views["B"].shape) * spec.hyper("output_scale") / np.sqrt(n)
+    numeric = spec.numeric
+    if not numeric.fixed:
+        state["params"][:] = drawn
+        if spec.decorrelate:
+            state["decorrelation"][:] = np.eye(n)
+        return state
+    # Fixed point: the same draws, rounded into each matrix's format.
+    real = views
+    views = weights(spec, state["params"])
+    eye = np.eye(n) if spec.decorrelate else np.zeros((0, 0))
+    fracs = numeric.weight_fracs([real["A"], real["R"], real["B"], real["b"], real["c"], eye])
+    state["weight_fracs"][:] = fracs
+    if numeric.shared_exponent:
+        for k, fan_in in ((0, spec.n_inputs + spec.n_hidden), (2, spec.n_hidden), (5, n)):
+            limit = numeric.max_fan_in(int(fracs[k]))
+            if fan_in > limit:
+                raise SpecError(
+                    f"{spec.precision}: {fan_in} products per sum exceed what the "
+                    f"{numeric.acc_bits}-bit accumulator holds at this matrix's exponent "
+                    f"({limit}); use fewer units or a wider acc="
+                )
+    lo, hi = numeric.weights.lo, numeric.weights.hi
+    for k, name in enumerate(("A", "R", "B", "b", "c")):
+        views[name][:] = np.clip(np.round(real[name] * 2.0 ** fracs[k]), lo, hi)
     if spec.decorrelate:
-        state["decorrelation"][:] = np.eye(n)
+        state["decorrelation"][:] = np.clip(np.round(eye * 2.0 ** fracs[5]), lo, hi)
     return state
 
 

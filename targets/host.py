@@ -9,6 +9,7 @@ from numba import njit
 from timelocal.kernels.bptt import bptt_train_step
 from timelocal.kernels.codes import RULE_BPTT, W_OUT
 from timelocal.kernels.forward import predict_step
+from timelocal.kernels.numeric import state_frac, to_real
 from timelocal.kernels.perturbation import perturbation_train_step
 from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import scratch_layout
@@ -27,9 +28,11 @@ WINDOW_ARRAYS = (
 
 @njit(cache=True)
 def run_chunk(
+    num,
     hp,
     learn,
     params,
+    weight_fracs,
     grads,
     moment1,
     moment2,
@@ -63,33 +66,34 @@ def run_chunk(
     n_out = targets.shape[1]
     n_hidden = drates.shape[0]
     record = out_drates.shape[0] > 0
+    a_frac = state_frac(num)
     for t in range(inputs.shape[0]):
         if reset[t]:
             drates[:] = 0.0
             noisy_drates[:] = 0.0
         if not learn:
             loss = predict_step(
-                hp, params, decorrelation, drates, work, inputs[t], targets[t], has_target[t],
-                n_in, n_hidden, n_out,
+                num, hp, params, weight_fracs, decorrelation, drates, counters, work, inputs[t],
+                targets[t], has_target[t], n_in, n_hidden, n_out,
             )  # fmt: skip
         elif hp.rule == RULE_BPTT:
             loss = bptt_train_step(
-                hp, params, grads, moment1, moment2, decorrelation, drates, counters, work,
+                num, hp, params, weight_fracs, grads, moment1, moment2, decorrelation, drates, counters, work,
                 window_start, window_inputs, window_targets, window_has_target, window_reset,
                 window_rates, window_drates, window_outputs,
                 inputs[t], targets[t], has_target[t], reset[t], n_in, n_hidden, n_out,
             )  # fmt: skip
         else:
             loss, _ = perturbation_train_step(
-                hp, params, grads, moment1, moment2, decorrelation, drates, noisy_drates,
+                num, hp, params, weight_fracs, grads, moment1, moment2, decorrelation, drates, noisy_drates,
                 counters, work, inputs[t], targets[t], has_target[t], n_in, n_hidden, n_out,
             )  # fmt: skip
         out_loss[t] = loss
         for k in range(n_out):
-            out_outputs[t, k] = work[W_OUT, k]
+            out_outputs[t, k] = to_real(num, work[W_OUT, k], a_frac)
         if record:
             for i in range(n_hidden):
-                out_drates[t, i] = drates[i]
+                out_drates[t, i] = to_real(num, drates[i], a_frac)
 
 
 class HostTarget:
@@ -101,8 +105,9 @@ class HostTarget:
         self.spec = spec
         self.state = state
         self.hyper = spec.kernel_hyper()
+        self.numeric = spec.numeric.kernel_record(self.hyper.sigma)
         self.scratch = {a.name: np.zeros(a.shape, a.dtype) for a in scratch_layout(spec)}
-        real = np.dtype(spec.precision)
+        real = np.dtype(spec.numeric.state_dtype)
         self._absent = {
             "noisy_drates": np.zeros(0, real),
             "window_start": np.zeros(0, real),
@@ -135,7 +140,7 @@ class HostTarget:
         rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
         s = self.state
         run_chunk(
-            self.hyper, learn, s["params"], self.scratch["grads"], s["moment1"], s["moment2"],
+            self.numeric, self.hyper, learn, s["params"], s["weight_fracs"], self.scratch["grads"], s["moment1"], s["moment2"],
             s["decorrelation"], s["drates"], self._array("noisy_drates"), s["counters"],
             self.scratch["work"], *(self._array(name) for name in WINDOW_ARRAYS),
             inputs, targets, has_target, reset, outputs, loss, rates,

@@ -36,6 +36,23 @@ def test_run_synthetic_json_summary():
     assert 0 < summary["test_loss"] < 1 and summary["steps_per_s"] > 0
 
 
+def test_run_fixed_point_reports_saturations_and_learns(tmp_path):
+    metrics = tmp_path / "m.csv"
+    result = run("run", "--rule", "anp", "--decorrelate", "--precision", "fixed16", "--stream",
+                 "synth:mackey-glass?train=2000&test=500&epochs=3", "--json", "--metrics",
+                 str(metrics), "--metrics-every", "1000", *SMALL)  # fmt: skip
+    summary = summary_of(result)
+    assert summary["precision"] == "fixed16"
+    assert set(summary["saturations"]) == {"weights", "states", "errors", "signals"}
+    assert summary["train_loss"] < summary["train_loss_first"]
+    header = metrics.read_text().splitlines()[0].split(",")
+    assert "saturated_weights" in header and "saturated_signals" in header
+    bad = run("run", "--rule", "anp", "--precision", "fixed:w=16", "--stream",
+              "synth:mackey-glass")  # fmt: skip
+    assert bad.returncode == 2 and "expected BITS.FRAC" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_human_summary_and_progress():
     result = run("run", "--rule", "np", "--stream", "synth:mackey-glass?train=500&test=100",
                  "--hidden", "8")  # fmt: skip

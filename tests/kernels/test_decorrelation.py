@@ -1,8 +1,14 @@
 import numpy as np
+from timelocal.kernels.codes import N_COUNTERS
 from timelocal.kernels.decorrelation import decorrelation_update, mean_squared_offdiagonal
+from timelocal.kernels.numeric import FloatNumeric
 
 from tests.helpers import make_network
 from tests.reference import ReferenceNetwork
+
+FLOAT = FloatNumeric(64)
+NO_FRACS = np.zeros(6, np.int64)
+COUNTERS = np.zeros(N_COUNTERS, np.int64)
 
 
 def test_update_equals_the_matrix_form_of_eq6():
@@ -12,7 +18,7 @@ def test_update_equals_the_matrix_form_of_eq6():
         x = rng.standard_normal(n)
         x[0] = 0.0  # a silent unit takes the shortcut
         expected = D - 0.05 * (np.outer(x, x) - np.diag(x**2)) @ D
-        decorrelation_update(D, x, 0.05, np.zeros(n))
+        decorrelation_update(FLOAT, D, NO_FRACS, x, 0.05, np.zeros(n), 0, 0, COUNTERS)
         np.testing.assert_allclose(D, expected, rtol=0, atol=1e-12)
 
 
@@ -38,7 +44,7 @@ def test_decorrelation_removes_correlation_of_correlated_input():
     before = _offdiagonal_correlation(inputs[-5000:])
     for x in inputs:
         drates[:] = D @ x
-        decorrelation_update(D, drates, 2e-3, scratch)
+        decorrelation_update(FLOAT, D, NO_FRACS, drates, 2e-3, scratch, 0, 0, COUNTERS)
     after = _offdiagonal_correlation(inputs[-5000:] @ D.T)
     assert before > 0.1
     assert after < before / 10

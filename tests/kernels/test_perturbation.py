@@ -61,7 +61,7 @@ def _mean_estimate(rule, draws, n_out=2, **params):
         s["noisy_drates"][:] = start
         s["counters"][codes.C_STEP] = draw
         perturbation_train_step(
-            net.target.hyper, s["params"], grads, s["moment1"], s["moment2"],
+            net.target.numeric, net.target.hyper, s["params"], s["weight_fracs"], grads, s["moment1"], s["moment2"],
             s["decorrelation"], s["drates"], s["noisy_drates"], s["counters"], work, u, target,
             True, 3, 8, n_out,
         )  # fmt: skip
