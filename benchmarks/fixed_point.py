@@ -11,7 +11,6 @@ docs/fixed_point.md and docs/fixed_point.png."""
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,10 @@ from timelocal.streams import open_stream  # noqa: E402
 
 try:
     from benchmarks.common import provenance
-    from benchmarks.mackey_glass import TRAIN, run_entry
+    from benchmarks.mackey_glass import TRAIN, run_all
 except ImportError:  # run as a script from the benchmarks folder
     from common import provenance
-    from mackey_glass import TRAIN, run_entry
+    from mackey_glass import TRAIN, run_all
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 # The fixed-point defaults, spelled out so that float32 runs the same rule.
@@ -69,12 +68,7 @@ def main():
     epochs, seeds = (3, 1) if args.quick else (args.epochs, args.seeds)
     jobs = [(label, "anp", True, SGD, epochs, args.hidden, seed, precision)
             for seed in range(seeds) for label, precision in PRECISIONS]  # fmt: skip
-    results = []
-    with multiprocessing.Pool(2) as pool:
-        for done, r in enumerate(pool.imap_unordered(run_entry, jobs), 1):
-            print(f"[{done}/{len(jobs)}] {r['label']:28s} seed {r['seed']} test MSE "
-                  f"{r['test_mse']:.3e} ({r['seconds']:.0f} s)", flush=True)  # fmt: skip
-            results.append(r)
+    results = run_all(jobs)
     sizes = {64: 5000, 256: 1000} if args.quick else {64: 50000, 256: 10000}
     speed("fixed16", 8, 50, 1), speed("float32", 8, 50, 1)  # load compiled code first
     speeds = []

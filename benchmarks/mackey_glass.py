@@ -92,13 +92,18 @@ def main():
     epochs, seeds = (3, 1) if args.quick else (args.epochs, args.seeds)
     jobs = [(label, rule, dec, params, epochs, args.hidden, seed)
             for seed in range(seeds) for label, rule, dec, params in ENTRIES]  # fmt: skip
+    write_report(run_all(jobs), epochs, seeds, args)
+
+
+def run_all(jobs):
+    """``run_entry`` over ``jobs`` on both cores, with a progress line per run."""
     results = []
     with multiprocessing.Pool(2) as pool:
         for done, r in enumerate(pool.imap_unordered(run_entry, jobs), 1):
             print(f"[{done}/{len(jobs)}] {r['label']:28s} seed {r['seed']} test MSE "
                   f"{r['test_mse']:.3e} ({r['seconds']:.0f} s)", flush=True)  # fmt: skip
             results.append(r)
-    write_report(results, epochs, seeds, args)
+    return results
 
 
 def summarise(results):

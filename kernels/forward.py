@@ -32,6 +32,7 @@ from timelocal.kernels.numeric import (
     FRAC_D,
     FRAC_R,
     activation,
+    fixed_type,
     from_real,
     mul,
     rescale,
@@ -39,7 +40,6 @@ from timelocal.kernels.numeric import (
     store_state,
     to_real,
 )
-from timelocal.kernels.numeric import _is_fixed as numeric_is_fixed
 
 
 @njit(cache=True)
@@ -150,7 +150,7 @@ def loss_value(num, beta, outputs, targets, loss_kind):
 
 @overload(loss_value, inline="always")
 def _loss_value(num, beta, outputs, targets, loss_kind):
-    if numeric_is_fixed(num):
+    if fixed_type(num):
         return lambda num, beta, outputs, targets, loss_kind: squared_error_exact(outputs, targets)
     return lambda num, beta, outputs, targets, loss_kind: step_loss(
         beta, outputs, targets, loss_kind

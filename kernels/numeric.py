@@ -64,7 +64,8 @@ def tanh_table(a_frac: int) -> np.ndarray:
     return np.round(np.tanh(knots) * 2.0**a_frac).astype(np.int64)
 
 
-def _is_fixed(num):
+def fixed_type(num):
+    """At typing time: is ``num``'s Numba type the fixed-point record?"""
     return isinstance(num, types.BaseNamedTuple) and num.instance_class is FixedNumeric
 
 
@@ -93,7 +94,7 @@ def mul(num, x, y, shift):
 
 @overload(mul, inline="always")
 def _mul(num, x, y, shift):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, x, y, shift: _shift_round(np.int64(x) * np.int64(y), shift)
     return lambda num, x, y, shift: x * y
 
@@ -104,7 +105,7 @@ def rescale(num, value, shift):
 
 @overload(rescale, inline="always")
 def _rescale(num, value, shift):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, shift: _shift_round(np.int64(value), shift)
     return lambda num, value, shift: value
 
@@ -116,7 +117,7 @@ def divide(num, numerator, denominator, shift):
 
 @overload(divide, inline="always")
 def _divide(num, numerator, denominator, shift):
-    if _is_fixed(num):
+    if fixed_type(num):
 
         def impl(num, numerator, denominator, shift):
             scaled = np.int64(numerator) << shift
@@ -135,7 +136,7 @@ def constant(num, value, frac):
 
 @overload(constant, inline="always")
 def _constant(num, value, frac):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, frac: np.int64(np.round(value * 2.0**frac))
     return lambda num, value, frac: value
 
@@ -146,7 +147,7 @@ def store_state(num, value, counters):
 
 @overload(store_state, inline="always")
 def _store_state(num, value, counters):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, counters: _saturate(
             value, num.a_lo, num.a_hi, counters, C_SAT_STATES
         )
@@ -159,7 +160,7 @@ def store_error(num, value, counters):
 
 @overload(store_error, inline="always")
 def _store_error(num, value, counters):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, counters: _saturate(
             value, num.e_lo, num.e_hi, counters, C_SAT_ERRORS
         )
@@ -172,7 +173,7 @@ def store_signal(num, value, counters):
 
 @overload(store_signal, inline="always")
 def _store_signal(num, value, counters):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, counters: _saturate(
             value, num.g_lo, num.g_hi, counters, C_SAT_SIGNALS
         )
@@ -185,7 +186,7 @@ def store_weight(num, value, counters):
 
 @overload(store_weight, inline="always")
 def _store_weight(num, value, counters):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, counters: _saturate(
             value, num.w_lo, num.w_hi, counters, C_SAT_WEIGHTS
         )
@@ -222,7 +223,7 @@ def activation(num, value):
 
 @overload(activation, inline="always")
 def _activation(num, value):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value: tanh_fixed(num.tanh_table, num.tanh_shift, value)
     return lambda num, value: np.tanh(value)
 
@@ -246,29 +247,44 @@ def noise(num, seed, stream, step, index, sigma):
 
 @overload(noise, inline="always")
 def _noise(num, seed, stream, step, index, sigma):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, seed, stream, step, index, sigma: gaussian_fixed(
             seed, stream, step, index, num.noise_gain
         )
     return lambda num, seed, stream, step, index, sigma: sigma * gaussian(seed, stream, step, index)
 
 
-def weight_noise(num, seed, stream, step, index, sigma, frac):
-    """sigma * N(0, 1) in the weight format with ``frac`` fraction bits."""
+def weight_noise_scale(num, sigma, frac):
+    """What ``weight_noise`` multiplies by, for weights with ``frac`` fraction
+    bits: sigma (float), or the integer gain of ``gaussian_fixed``. Computed
+    once per matrix, not per weight."""
+
+
+@overload(weight_noise_scale, inline="always")
+def _weight_noise_scale(num, sigma, frac):
+    if fixed_type(num):
+        return lambda num, sigma, frac: noise_gain(sigma, frac)
+    return lambda num, sigma, frac: sigma
+
+
+@njit(cache=True)
+def noise_gain(sigma, frac):
+    """The gain of ``gaussian_fixed`` that gives std sigma in a format with
+    ``frac`` fraction bits."""
+    return np.int64(np.round(sigma * 2.0**frac * 2.0**NOISE_GAIN_BITS / SUM4_STD))
+
+
+def weight_noise(num, seed, stream, step, index, scale):
+    """sigma * N(0, 1) in a weight format; ``scale`` from ``weight_noise_scale``."""
 
 
 @overload(weight_noise, inline="always")
-def _weight_noise(num, seed, stream, step, index, sigma, frac):
-    if _is_fixed(num):
-
-        def impl(num, seed, stream, step, index, sigma, frac):
-            gain = np.int64(np.round(sigma * 2.0**frac * 2.0**NOISE_GAIN_BITS / SUM4_STD))
-            return gaussian_fixed(seed, stream, step, index, gain)
-
-        return impl
-    return lambda num, seed, stream, step, index, sigma, frac: (
-        sigma * gaussian(seed, stream, step, index)
-    )
+def _weight_noise(num, seed, stream, step, index, scale):
+    if fixed_type(num):
+        return lambda num, seed, stream, step, index, scale: gaussian_fixed(
+            seed, stream, step, index, scale
+        )
+    return lambda num, seed, stream, step, index, scale: scale * gaussian(seed, stream, step, index)
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -295,7 +311,7 @@ def rounding_key(num, seed, step, row):
 
 @overload(rounding_key, inline="always")
 def _rounding_key(num, seed, step, row):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, seed, step, row: counter_hash(seed, ROUNDING, step, row)
     return lambda num, seed, step, row: np.uint64(0)
 
@@ -308,7 +324,7 @@ def add_change(num, weight, change, shift, key, index, counters):
 
 @overload(add_change, inline="always")
 def _add_change(num, weight, change, shift, key, index, counters):
-    if _is_fixed(num):
+    if fixed_type(num):
 
         def impl(num, weight, change, shift, key, index, counters):
             rounded = round_change(np.int64(change), shift, num.stochastic, key, index)
@@ -325,7 +341,7 @@ def to_real(num, value, frac):
 
 @overload(to_real, inline="always")
 def _to_real(num, value, frac):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, frac: np.float64(value) * 2.0**-frac
     return lambda num, value, frac: np.float64(value)
 
@@ -336,7 +352,7 @@ def from_real(num, value, counters):
 
 @overload(from_real, inline="always")
 def _from_real(num, value, counters):
-    if _is_fixed(num):
+    if fixed_type(num):
 
         def impl(num, value, counters):
             scaled = np.round(value * 2.0**num.a_frac)
@@ -358,7 +374,7 @@ def state_frac(num):
 
 @overload(state_frac, inline="always")
 def _state_frac(num):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num: num.a_frac
     return lambda num: 0
 
@@ -369,7 +385,7 @@ def error_frac(num):
 
 @overload(error_frac, inline="always")
 def _error_frac(num):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num: num.e_frac
     return lambda num: 0
 
@@ -380,20 +396,9 @@ def signal_frac(num):
 
 @overload(signal_frac, inline="always")
 def _signal_frac(num):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num: num.g_frac
     return lambda num: 0
-
-
-def is_fixed(num):
-    """True for a fixed-point record (a compile-time constant)."""
-
-
-@overload(is_fixed, inline="always")
-def _is_fixed_overload(num):
-    if _is_fixed(num):
-        return lambda num: True
-    return lambda num: False
 
 
 # Extra fraction bits kept by a weight change before its one rounding.
@@ -407,7 +412,7 @@ def multiplier(num, factor):
 
 @overload(multiplier, inline="always")
 def _multiplier(num, factor):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, factor: fixed_multiplier(factor)
     return lambda num, factor: (factor, 0)
 
@@ -427,7 +432,7 @@ def scaled(num, value, mantissa, shift_of_factor, shift):
 
 @overload(scaled, inline="always")
 def _scaled(num, value, mantissa, shift_of_factor, shift):
-    if _is_fixed(num):
+    if fixed_type(num):
         return lambda num, value, mantissa, shift_of_factor, shift: _shift_round(
             np.int64(value) * mantissa, shift_of_factor + shift
         )

@@ -72,6 +72,7 @@ from timelocal.kernels.numeric import (
     store_signal,
     store_state,
     weight_noise,
+    weight_noise_scale,
 )
 from timelocal.kernels.optim import apply_update
 from timelocal.kernels.rng import HIDDEN_NOISE, OUTPUT_NOISE, WEIGHT_NOISE
@@ -107,27 +108,35 @@ def weight_noisy_forward(
     a_frac = state_frac(num)
     frac_A, frac_R, frac_B = weight_fracs[FRAC_A], weight_fracs[FRAC_R], weight_fracs[FRAC_B]
     frac_b, frac_c = weight_fracs[FRAC_BIAS_H], weight_fracs[FRAC_BIAS_O]
+    scale_A, scale_R = (
+        weight_noise_scale(num, sigma, frac_A),
+        weight_noise_scale(num, sigma, frac_R),
+    )
+    scale_B = weight_noise_scale(num, sigma, frac_B)
+    scale_b, scale_c = (
+        weight_noise_scale(num, sigma, frac_b),
+        weight_noise_scale(num, sigma, frac_c),
+    )
     for i in range(n_hidden):
-        bias = b[i] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_b + i, sigma, frac_b)
+        bias = b[i] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_b + i, scale_b)
         acc = rescale(num, bias, frac_b - a_frac)
         for j in range(n_in):
-            weight = A[i, j] + weight_noise(num, seed, WEIGHT_NOISE, step, i * n_in + j, sigma,
-                                            frac_A)  # fmt: skip
+            weight = A[i, j] + weight_noise(num, seed, WEIGHT_NOISE, step, i * n_in + j, scale_A)
             acc += mul(num, weight, inputs[j], frac_A)
         for j in range(n_hidden):
             weight = R[i, j] + weight_noise(
-                num, seed, WEIGHT_NOISE, step, offset_R + i * n_hidden + j, sigma, frac_R
+                num, seed, WEIGHT_NOISE, step, offset_R + i * n_hidden + j, scale_R
             )
             acc += mul(num, weight, prev_drates[j], frac_R)
         alpha[i] = store_state(num, acc, counters)
         rates[i] = activation(num, alpha[i])
     decorrelate_into(num, decorrelation, weight_fracs[FRAC_D], rates, drates, counters)
     for k in range(n_out):
-        bias = c[k] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_c + k, sigma, frac_c)
+        bias = c[k] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_c + k, scale_c)
         acc = rescale(num, bias, frac_c - a_frac)
         for j in range(n_hidden):
             weight = B[k, j] + weight_noise(
-                num, seed, WEIGHT_NOISE, step, offset_B + k * n_hidden + j, sigma, frac_B
+                num, seed, WEIGHT_NOISE, step, offset_B + k * n_hidden + j, scale_B
             )
             acc += mul(num, weight, drates[j], frac_B)
         beta[k] = store_state(num, acc, counters)
@@ -157,7 +166,9 @@ def outer_update(
     shift_B = base - weight_fracs[FRAC_B]
     shift_b = signal_frac(num) - weight_fracs[FRAC_BIAS_H]
     shift_c = signal_frac(num) - weight_fracs[FRAC_BIAS_O]
-    # Stochastic rounding keys: one counter hash per row (rows of A, R; B; biases).
+    # Stochastic rounding keys: one counter hash per row (rows of A, R, B; each bias vector).
+    key_b = rounding_key(num, seed, step, offset_b)
+    key_c = rounding_key(num, seed, step, offset_c)
     for i in range(n_hidden):
         s = hidden_signal[i]
         if apply:
@@ -169,8 +180,7 @@ def outer_update(
             for j in range(n_hidden):
                 R[i, j] = add_change(num, R[i, j], mul(num, s, prev_drates[j], 0), shift_R, key,
                                      j, counters)  # fmt: skip
-            key = rounding_key(num, seed, step, offset_b)
-            b[i] = add_change(num, b[i], s, shift_b, key, i, counters)
+            b[i] = add_change(num, b[i], s, shift_b, key_b, i, counters)
         else:
             for j in range(n_in):
                 A[i, j] = s * inputs[j]
@@ -184,8 +194,7 @@ def outer_update(
             for j in range(n_hidden):
                 B[k, j] = add_change(num, B[k, j], mul(num, o, drates[j], 0), shift_B, key, j,
                                      counters)  # fmt: skip
-            key = rounding_key(num, seed, step, offset_c)
-            c[k] = add_change(num, c[k], o, shift_c, key, k, counters)
+            c[k] = add_change(num, c[k], o, shift_c, key_c, k, counters)
         else:
             for j in range(n_hidden):
                 B[k, j] = o * drates[j]
@@ -249,18 +258,25 @@ def wp_update(num, params, weight_fracs, apply, gain, loss_delta, seed, step, si
     mantissa, shift_of_factor = multiplier(num, gain / (sigma * sigma))
     e_frac = error_frac(num)
     key = rounding_key(num, seed, step, params.shape[0])
+    scales = (
+        weight_noise_scale(num, sigma, weight_fracs[FRAC_A]),
+        weight_noise_scale(num, sigma, weight_fracs[FRAC_R]),
+        weight_noise_scale(num, sigma, weight_fracs[FRAC_B]),
+        weight_noise_scale(num, sigma, weight_fracs[FRAC_BIAS_H]),
+        weight_noise_scale(num, sigma, weight_fracs[FRAC_BIAS_O]),
+    )
     for p in range(params.shape[0]):
         if p < offset_R:
-            frac = weight_fracs[FRAC_A]
+            region = 0
         elif p < offset_B:
-            frac = weight_fracs[FRAC_R]
+            region = 1
         elif p < offset_b:
-            frac = weight_fracs[FRAC_B]
+            region = 2
         elif p < offset_c:
-            frac = weight_fracs[FRAC_BIAS_H]
+            region = 3
         else:
-            frac = weight_fracs[FRAC_BIAS_O]
-        perturbation = weight_noise(num, seed, WEIGHT_NOISE, step, p, sigma, frac)
+            region = 4
+        perturbation = weight_noise(num, seed, WEIGHT_NOISE, step, p, scales[region])
         # dl (error bits) * noise (weight bits) * factor: rounded once, by
         # the error bits, into the weight.
         change = scaled(num, loss_delta * perturbation, mantissa, shift_of_factor, 0)

@@ -143,7 +143,7 @@ def noise_gain(sigma: float, a_frac: int) -> int:
     """Multiplier that scales the centred sum of four 16-bit uniforms to sigma
     in state units (see numeric.gaussian_fixed); its variance is stated by
     ``noise_std``."""
-    return int(round(sigma * 2.0**a_frac * 2.0**numeric.NOISE_GAIN_BITS / numeric.SUM4_STD))
+    return int(numeric.noise_gain(sigma, a_frac))
 
 
 def noise_std(sigma: float, a_frac: int) -> float:

@@ -106,7 +106,7 @@ def test_tanh_table_error_is_the_interpolation_error_plus_two_units(a_frac):
 
 def test_integer_noise_has_the_stated_variance():
     sigma, a_frac = 1e-3, 12
-    gain = numeric.NOISE_GAIN_BITS and PRESETS["fixed16"].kernel_record(sigma).noise_gain
+    gain = PRESETS["fixed16"].kernel_record(sigma).noise_gain
     draws = np.array([numeric.gaussian_fixed(7, 1, step, i, gain)
                       for step in range(40) for i in range(500)])  # fmt: skip
     stated = noise_std(sigma, a_frac) * 2.0**a_frac
