@@ -149,7 +149,11 @@ def _given(ctx: click.Context, name: str) -> bool:
     help="synth:NAME[?opt=v&...], file:PATH.csv, file:PATH.npy, or - for stdin (see `timelocal streams`).",
 )  # noqa: E501
 @click.option(
-    "--target", type=click.Choice(list(TARGETS)), default="host", help="Where the kernels run."
+    "--target",
+    type=click.Choice(list(TARGETS)),
+    default="host",
+    help="host: a compiled loop per chunk; lava: Lava processes on Lava's CPU simulator "
+    "(np, anp, wp; float64 or fixed point).",
 )  # noqa: E501
 @click.option(
     "--precision",
@@ -303,12 +307,14 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
         raise click.UsageError(str(exc)) from None
     if checkpoint_every and not checkpoint:
         stream.close()
+        network.close()
         raise click.UsageError("--checkpoint-every needs --checkpoint PATH")
     every_steps, every_seconds = checkpoint_every or (None, None)
     try:
         writer = PredictionWriter(predictions, stream.n_outputs) if predictions else None
     except TimelocalError as exc:
         stream.close()
+        network.close()
         raise click.UsageError(str(exc)) from None
     options = RunOptions(
         steps=steps, chunk_size=chunk_size, metrics_path=metrics, metrics_every=metrics_every,
@@ -339,6 +345,9 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
     finally:
         progress.close()
         stream.close()
+        # Lava: stop the runtime whatever happened (the checkpoint, if any,
+        # was written from the Vars by the session).
+        network.close()
         if writer is not None:
             writer.close()
         for s, handler in previous.items():

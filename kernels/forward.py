@@ -59,20 +59,30 @@ def unpack(flat, n_in, n_hidden, n_out):
 
 
 @njit(cache=True)
-def load_sample(num, inputs_t, targets_t, work, counters):
-    """The sample as states in work rows W_INPUT and W_TARGET (fixed point:
-    rounded to the state format and saturated); returns the two rows."""
-    n_in = inputs_t.shape[0]
-    n_out = targets_t.shape[0]
-    inputs = work[W_INPUT, :n_in]
-    targets = work[W_TARGET, :n_out]
-    for j in range(n_in):
+def load_inputs(num, inputs_t, work, counters):
+    """The sample's inputs as states in work row W_INPUT (fixed point: rounded
+    to the state format and saturated); returns the row."""
+    inputs = work[W_INPUT, : inputs_t.shape[0]]
+    for j in range(inputs_t.shape[0]):
         inputs[j] = from_real(num, inputs_t[j], counters)
-    for k in range(n_out):
+    return inputs
+
+
+@njit(cache=True)
+def load_targets(num, targets_t, work, counters):
+    """The sample's targets as states in work row W_TARGET; returns the row."""
+    targets = work[W_TARGET, : targets_t.shape[0]]
+    for k in range(targets_t.shape[0]):
         value = targets_t[k]
         # A missing target (NaN) is never read; keep the row finite.
         targets[k] = from_real(num, value if value == value else 0.0, counters)
-    return inputs, targets
+    return targets
+
+
+@njit(cache=True)
+def load_sample(num, inputs_t, targets_t, work, counters):
+    """``load_inputs`` and ``load_targets``: returns the two rows."""
+    return load_inputs(num, inputs_t, work, counters), load_targets(num, targets_t, work, counters)
 
 
 @njit(cache=True)
@@ -172,6 +182,123 @@ def output_gradient(outputs, targets, loss_kind, out):
 
 
 @njit(cache=True)
+def hidden_twin_forward(
+    num,
+    A,
+    R,
+    b,
+    decorrelation,
+    weight_fracs,
+    prev_drates,
+    noisy_prev_drates,
+    inputs,
+    hidden_noise,
+    counters,
+    alpha,
+    rates,
+    drates,
+    noisy_alpha,
+    noisy_rates,
+    noisy_drates,
+):
+    """The hidden layer's clean pass and, if ``noisy_prev_drates`` is not
+    empty, node perturbation's noisy copy in the same sweep over A and R (each
+    weight is read once for both copies: the step is memory-bound).
+
+    ``inputs`` are states (``load_inputs``). The noise (states) is added to
+    the noisy copy's pre-activations; without a noisy copy, a non-empty noise
+    vector goes to the clean pass instead."""
+    n_hidden, n_in = A.shape
+    a_frac = state_frac(num)
+    frac_A = weight_fracs[FRAC_A]
+    frac_R = weight_fracs[FRAC_R]
+    bias_shift = weight_fracs[FRAC_BIAS_H] - a_frac
+    twin = noisy_prev_drates.shape[0] > 0
+    noisy = hidden_noise.shape[0] > 0
+    for i in range(n_hidden):
+        acc = rescale(num, b[i], bias_shift)
+        for j in range(n_in):
+            acc += mul(num, A[i, j], inputs[j], frac_A)
+        if twin:
+            noisy_acc = acc
+            for j in range(n_hidden):
+                acc += mul(num, R[i, j], prev_drates[j], frac_R)
+                noisy_acc += mul(num, R[i, j], noisy_prev_drates[j], frac_R)
+            if noisy:
+                noisy_acc += hidden_noise[i]
+            noisy_alpha[i] = store_state(num, noisy_acc, counters)
+            noisy_rates[i] = activation(num, noisy_alpha[i])
+        else:
+            for j in range(n_hidden):
+                acc += mul(num, R[i, j], prev_drates[j], frac_R)
+            if noisy:
+                acc += hidden_noise[i]
+        alpha[i] = store_state(num, acc, counters)
+        rates[i] = activation(num, alpha[i])
+    if twin and decorrelation.shape[0] > 0:
+        frac_D = weight_fracs[FRAC_D]
+        for i in range(n_hidden):
+            acc = rescale(num, 0, 0)
+            noisy_acc = rescale(num, 0, 0)
+            for j in range(n_hidden):
+                acc += mul(num, decorrelation[i, j], rates[j], frac_D)
+                noisy_acc += mul(num, decorrelation[i, j], noisy_rates[j], frac_D)
+            drates[i] = store_state(num, acc, counters)
+            noisy_drates[i] = store_state(num, noisy_acc, counters)
+    else:
+        decorrelate_into(num, decorrelation, weight_fracs[FRAC_D], rates, drates, counters)
+        if twin:
+            decorrelate_into(
+                num, decorrelation, weight_fracs[FRAC_D], noisy_rates, noisy_drates, counters
+            )
+
+
+@njit(cache=True)
+def output_twin_forward(
+    num,
+    B,
+    c,
+    weight_fracs,
+    drates,
+    noisy_drates,
+    output_noise,
+    loss_kind,
+    counters,
+    beta,
+    outputs,
+    noisy_beta,
+    noisy_outputs,
+):
+    """The readout of both copies (the noisy one if ``noisy_drates`` is not
+    empty) in one sweep over B; noise as in ``hidden_twin_forward``."""
+    n_out = B.shape[0]
+    n_hidden = B.shape[1]
+    frac_B = weight_fracs[FRAC_B]
+    bias_shift = weight_fracs[FRAC_BIAS_O] - state_frac(num)
+    twin = noisy_drates.shape[0] > 0
+    noisy = output_noise.shape[0] > 0
+    for k in range(n_out):
+        acc = rescale(num, c[k], bias_shift)
+        if twin:
+            noisy_acc = acc
+            for j in range(n_hidden):
+                acc += mul(num, B[k, j], drates[j], frac_B)
+                noisy_acc += mul(num, B[k, j], noisy_drates[j], frac_B)
+            if noisy:
+                noisy_acc += output_noise[k]
+            noisy_beta[k] = store_state(num, noisy_acc, counters)
+        else:
+            for j in range(n_hidden):
+                acc += mul(num, B[k, j], drates[j], frac_B)
+            if noisy:
+                acc += output_noise[k]
+        beta[k] = store_state(num, acc, counters)
+    output_from_pre(beta, loss_kind, outputs)
+    if twin:
+        output_from_pre(noisy_beta, loss_kind, noisy_outputs)
+
+
+@njit(cache=True)
 def twin_forward_step(
     num,
     params,
@@ -198,78 +325,15 @@ def twin_forward_step(
     noisy_beta,
     noisy_outputs,
 ):
-    """The clean pass and, if ``noisy_prev_drates`` is not empty, node
-    perturbation's noisy copy in the same sweep over each weight matrix (each
-    weight is read once for both copies: the step is memory-bound).
-
-    ``inputs`` are states (``load_sample``). The noise vectors (states) are
-    added to the noisy copy's pre-activations; without a noisy copy, non-empty
-    noise vectors go to the clean pass instead."""
+    """Both layers' twin passes on the flat parameter vector."""
     A, R, B, b, c = unpack(params, n_in, n_hidden, n_out)
-    a_frac = state_frac(num)
-    frac_A = weight_fracs[FRAC_A]
-    frac_R = weight_fracs[FRAC_R]
-    frac_B = weight_fracs[FRAC_B]
-    bias_shift_h = weight_fracs[FRAC_BIAS_H] - a_frac
-    bias_shift_o = weight_fracs[FRAC_BIAS_O] - a_frac
-    twin = noisy_prev_drates.shape[0] > 0
-    noisy_hidden = hidden_noise.shape[0] > 0
-    noisy_out = output_noise.shape[0] > 0
-    for i in range(n_hidden):
-        acc = rescale(num, b[i], bias_shift_h)
-        for j in range(n_in):
-            acc += mul(num, A[i, j], inputs[j], frac_A)
-        if twin:
-            noisy_acc = acc
-            for j in range(n_hidden):
-                acc += mul(num, R[i, j], prev_drates[j], frac_R)
-                noisy_acc += mul(num, R[i, j], noisy_prev_drates[j], frac_R)
-            if noisy_hidden:
-                noisy_acc += hidden_noise[i]
-            noisy_alpha[i] = store_state(num, noisy_acc, counters)
-            noisy_rates[i] = activation(num, noisy_alpha[i])
-        else:
-            for j in range(n_hidden):
-                acc += mul(num, R[i, j], prev_drates[j], frac_R)
-            if noisy_hidden:
-                acc += hidden_noise[i]
-        alpha[i] = store_state(num, acc, counters)
-        rates[i] = activation(num, alpha[i])
-    if twin and decorrelation.shape[0] > 0:
-        frac_D = weight_fracs[FRAC_D]
-        for i in range(n_hidden):
-            acc = rescale(num, 0, 0)
-            noisy_acc = rescale(num, 0, 0)
-            for j in range(n_hidden):
-                acc += mul(num, decorrelation[i, j], rates[j], frac_D)
-                noisy_acc += mul(num, decorrelation[i, j], noisy_rates[j], frac_D)
-            drates[i] = store_state(num, acc, counters)
-            noisy_drates[i] = store_state(num, noisy_acc, counters)
-    else:
-        decorrelate_into(num, decorrelation, weight_fracs[FRAC_D], rates, drates, counters)
-        if twin:
-            decorrelate_into(
-                num, decorrelation, weight_fracs[FRAC_D], noisy_rates, noisy_drates, counters
-            )
-    for k in range(n_out):
-        acc = rescale(num, c[k], bias_shift_o)
-        if twin:
-            noisy_acc = acc
-            for j in range(n_hidden):
-                acc += mul(num, B[k, j], drates[j], frac_B)
-                noisy_acc += mul(num, B[k, j], noisy_drates[j], frac_B)
-            if noisy_out:
-                noisy_acc += output_noise[k]
-            noisy_beta[k] = store_state(num, noisy_acc, counters)
-        else:
-            for j in range(n_hidden):
-                acc += mul(num, B[k, j], drates[j], frac_B)
-            if noisy_out:
-                acc += output_noise[k]
-        beta[k] = store_state(num, acc, counters)
-    output_from_pre(beta, loss_kind, outputs)
-    if twin:
-        output_from_pre(noisy_beta, loss_kind, noisy_outputs)
+    hidden_twin_forward(
+        num, A, R, b, decorrelation, weight_fracs, prev_drates, noisy_prev_drates, inputs,
+        hidden_noise, counters, alpha, rates, drates, noisy_alpha, noisy_rates, noisy_drates,
+    )  # fmt: skip
+    output_twin_forward(
+        num, B, c, weight_fracs, drates, noisy_drates, output_noise, loss_kind, counters, beta, outputs, noisy_beta, noisy_outputs,
+    )  # fmt: skip
 
 
 @njit(cache=True)
@@ -323,3 +387,11 @@ def predict_step(num, hp, params, weight_fracs, decorrelation, drates, counters,
     if has_target:
         return real_loss(num, loss_value(num, beta, outputs, targets, hp.loss))
     return np.nan
+
+
+@njit(cache=True)
+def states_to_real(num, values, out):
+    """out = the real numbers that the states ``values`` stand for."""
+    frac = state_frac(num)
+    for i in range(values.shape[0]):
+        out[i] = to_real(num, values[i], frac)

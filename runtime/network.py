@@ -19,7 +19,15 @@ from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import check_state, initial_state, weights
 from timelocal.targets.host import HostTarget
 
-TARGETS = {"host": HostTarget}
+
+def _lava_target(spec, state):
+    # Imported on use: the core works without Lava (and on newer Pythons).
+    from timelocal.targets.lava.target import LavaTarget
+
+    return LavaTarget(spec, state)
+
+
+TARGETS = {"host": HostTarget, "lava": _lava_target}
 
 
 @dataclass
@@ -62,14 +70,35 @@ class Network:
 
     def reset_state(self) -> None:
         """Zero the neurons' rates (both copies): the start of a new sequence."""
+        if hasattr(self.target, "reset_rates"):
+            self.target.reset_rates()
+            return
         self.state["drates"][:] = 0.0
         if "noisy_drates" in self.state:
             self.state["noisy_drates"][:] = 0.0
 
+    def sync(self) -> None:
+        """Bring ``state`` up to date with the target (Lava: read its Vars)."""
+        if hasattr(self.target, "sync_state"):
+            self.target.sync_state()
+
+    def close(self) -> None:
+        """Release the target (Lava: read the state back, stop the runtime)."""
+        if hasattr(self.target, "close"):
+            self.target.close()
+
+    def __enter__(self) -> Network:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # -- inspection --------------------------------------------------------
     @property
     def weights(self) -> dict[str, np.ndarray]:
-        """Named views A, R, B, b, c of the learned weights (writable)."""
+        """Named views A, R, B, b, c of the learned weights (writable on the
+        host; a snapshot on Lava, whose Vars hold the live weights)."""
+        self.sync()
         return weights(self.spec, self.state["params"])
 
     @property
@@ -95,6 +124,7 @@ class Network:
     # -- persistence -------------------------------------------------------
     def save(self, path, meta: dict | None = None):
         """Write a checkpoint atomically; ``meta`` is stored beside the state."""
+        self.sync()
         return save_checkpoint(path, self.spec, self.state, meta)
 
     @classmethod

@@ -10,7 +10,7 @@ from timelocal.kernels.bptt import bptt_train_step
 from timelocal.kernels.codes import RULE_BPTT, W_OUT
 from timelocal.kernels.forward import predict_step
 from timelocal.kernels.numeric import state_frac, to_real
-from timelocal.kernels.perturbation import perturbation_train_step
+from timelocal.kernels.perturbation import perturbation_step
 from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import scratch_layout
 
@@ -68,15 +68,15 @@ def run_chunk(
     record = out_drates.shape[0] > 0
     a_frac = state_frac(num)
     for t in range(inputs.shape[0]):
-        if reset[t]:
-            drates[:] = 0.0
-            noisy_drates[:] = 0.0
-        if not learn:
-            loss = predict_step(
-                num, hp, params, weight_fracs, decorrelation, drates, counters, work, inputs[t],
-                targets[t], has_target[t], n_in, n_hidden, n_out,
+        if hp.rule != RULE_BPTT:
+            loss, _ = perturbation_step(
+                num, hp, learn, params, weight_fracs, grads, moment1, moment2, decorrelation,
+                drates, noisy_drates, counters, work, inputs[t], targets[t], has_target[t],
+                reset[t], n_in, n_hidden, n_out,
             )  # fmt: skip
-        elif hp.rule == RULE_BPTT:
+        elif learn:
+            if reset[t]:
+                drates[:] = 0.0
             loss = bptt_train_step(
                 num, hp, params, weight_fracs, grads, moment1, moment2, decorrelation, drates, counters, work,
                 window_start, window_inputs, window_targets, window_has_target, window_reset,
@@ -84,9 +84,11 @@ def run_chunk(
                 inputs[t], targets[t], has_target[t], reset[t], n_in, n_hidden, n_out,
             )  # fmt: skip
         else:
-            loss, _ = perturbation_train_step(
-                num, hp, params, weight_fracs, grads, moment1, moment2, decorrelation, drates, noisy_drates,
-                counters, work, inputs[t], targets[t], has_target[t], n_in, n_hidden, n_out,
+            if reset[t]:
+                drates[:] = 0.0
+            loss = predict_step(
+                num, hp, params, weight_fracs, decorrelation, drates, counters, work, inputs[t],
+                targets[t], has_target[t], n_in, n_hidden, n_out,
             )  # fmt: skip
         out_loss[t] = loss
         for k in range(n_out):

@@ -1,0 +1,284 @@
+"""Process models of the Lava graph (targets/lava/process.py), tagged
+``floating_pt`` (float64) and ``fixed_pt`` (integers), in Lava's style: typed
+fields, and phase methods that call timelocal's kernels (the same layer
+phases the host target runs, kernels/perturbation.py); no arithmetic of a
+rule is restated here.
+
+Messages between the layers carry states as they are stored: float64 in
+floating_pt, int64 in fixed_pt. The bridge's messages are real numbers: the
+layers round samples into their formats themselves, as the host does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from timelocal.kernels.codes import W_DRATES, W_NOISY_DRATES, W_OUT
+from timelocal.kernels.forward import states_to_real
+from timelocal.kernels.perturbation import (
+    finish_step,
+    hidden_learn,
+    hidden_spike,
+    output_learn,
+    output_spike,
+)
+from timelocal.runtime.spec import NetworkSpec
+from timelocal.runtime.state import scratch_layout
+from timelocal.targets.lava.process import HiddenLayer, Readout, StreamBridge
+
+
+class _Layer(PyLoihiProcessModel):
+    """What both layers' models share: the kernels' records and scratch."""
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        spec = NetworkSpec.from_dict(proc_params["spec"])
+        self.spec = spec
+        self.hyper = spec.kernel_hyper()
+        self.numeric = spec.numeric.kernel_record(self.hyper.sigma)
+        work = next(a for a in scratch_layout(spec) if a.name == "work")
+        self.work = np.zeros(work.shape, work.dtype)
+        self.real = np.zeros(max(spec.n_hidden, spec.n_outputs))
+        self.state_type = self.work.dtype.type
+        # Adam's gradient buffers (float only); empty otherwise.
+        self.adam = spec.hyper("optimizer") == "adam"
+
+    def lrn_guard(self):
+        return True  # every step has a learning phase (it also advances the rates)
+
+
+class _HiddenLayerModel(_Layer):
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        n, n_in = self.spec.n_hidden, self.spec.n_inputs
+        shape = (n, n_in), (n, n), (n,)
+        if not self.adam:
+            shape = (0, 0), (0, 0), (0,)
+        self.grads = tuple(np.zeros(s, self.work.dtype) for s in shape)
+        self.learn = False
+        self.rates_message = np.zeros(2 * n, self.work.dtype)
+
+    def run_spk(self):
+        message = self.inputs_in.recv()
+        n_in, n = self.spec.n_inputs, self.spec.n_hidden
+        self.learn = bool(message[n_in + 1])
+        hidden_spike(
+            self.numeric, self.hyper, self.learn, self.A, self.R, self.b, self.decorrelation,
+            self.weight_fracs, self.drates, self.noisy_drates, self.counters, self.work,
+            message[:n_in], bool(message[n_in]), self.spec.n_outputs,
+        )  # fmt: skip
+        self.rates_message[:n] = self.work[W_DRATES, :n]
+        self.rates_message[n:] = self.work[W_NOISY_DRATES, :n]
+        self.rates_out.send(self.rates_message)
+        states_to_real(self.numeric, self.work[W_DRATES, :n], self.real[:n])
+        self.real_rates_out.send(self.real[:n])
+
+    def run_lrn(self):
+        loss_delta, has_target, learn = self.loss_delta_in.recv()
+        has_target = bool(has_target)
+        grad_A, grad_R, grad_b = self.grads
+        hidden_learn(
+            self.numeric, self.hyper, self.learn, has_target, self.A, self.R, self.b,
+            grad_A, grad_R, grad_b, self.moment1_A, self.moment1_R, self.moment1_b,
+            self.moment2_A, self.moment2_R, self.moment2_b, self.decorrelation,
+            self.weight_fracs, self.drates, self.noisy_drates, self.counters, self.work,
+            self.state_type(loss_delta), self.spec.n_outputs,
+        )  # fmt: skip
+        finish_step(self.counters, self.learn, has_target)
+
+
+class _ReadoutModel(_Layer):
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        n_out, n = self.spec.n_outputs, self.spec.n_hidden
+        shape = ((n_out, n), (n_out,)) if self.adam else ((0, 0), (0,))
+        self.grads = tuple(np.zeros(s, self.work.dtype) for s in shape)
+        self.results = np.zeros(n_out + 2)
+        self.loss_delta_message = np.zeros(3, self.work.dtype)
+        self.learn = self.has_target = False
+
+    def run_spk(self):
+        rates = self.rates_in.recv()
+        message = self.targets_in.recv()
+        n_out, n = self.spec.n_outputs, self.spec.n_hidden
+        self.has_target = bool(message[n_out])
+        self.learn = bool(message[n_out + 1])
+        # The readout's own copies of x*_t and x~*_t, in its work rows.
+        self.work[W_DRATES, :n] = rates[:n]
+        self.work[W_NOISY_DRATES, :n] = rates[n:]
+        loss, noisy_loss, self.loss_delta = output_spike(
+            self.numeric, self.hyper, self.learn, self.B, self.c, self.weight_fracs,
+            self.counters, self.work, self.work[W_DRATES, :n], self.work[W_NOISY_DRATES, :n],
+            message[:n_out], self.has_target, self.spec.n_inputs,
+        )  # fmt: skip
+        states_to_real(self.numeric, self.work[W_OUT, :n_out], self.results[:n_out])
+        self.results[n_out] = loss
+        self.results[n_out + 1] = noisy_loss
+        self.results_out.send(self.results)
+
+    def run_lrn(self):
+        n = self.spec.n_hidden
+        if self.learn and self.has_target:
+            grad_B, grad_c = self.grads
+            output_learn(
+                self.numeric, self.hyper, self.B, self.c, grad_B, grad_c, self.moment1_B,
+                self.moment1_c, self.moment2_B, self.moment2_c, self.weight_fracs,
+                self.counters, self.work, self.work[W_DRATES, :n], self.loss_delta,
+                self.spec.n_inputs,
+            )  # fmt: skip
+        self.loss_delta_message[:] = (self.loss_delta, self.has_target, self.learn)
+        self.loss_delta_out.send(self.loss_delta_message)
+        finish_step(self.counters, self.learn, self.has_target)
+
+
+# -- typed models: what differs between floating_pt and fixed_pt is the types --
+
+_HIDDEN_ARRAYS = ("A", "R", "b", "decorrelation", "drates", "noisy_drates")
+_HIDDEN_MOMENTS = ("moment1_A", "moment1_R", "moment1_b", "moment2_A", "moment2_R", "moment2_b")
+
+
+@implements(proc=HiddenLayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyHiddenLayerFloat(_HiddenLayerModel):
+    """The hidden layer in float64."""
+
+    inputs_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    real_rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    loss_delta_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    A: np.ndarray = LavaPyType(np.ndarray, float)
+    R: np.ndarray = LavaPyType(np.ndarray, float)
+    b: np.ndarray = LavaPyType(np.ndarray, float)
+    decorrelation: np.ndarray = LavaPyType(np.ndarray, float)
+    drates: np.ndarray = LavaPyType(np.ndarray, float)
+    noisy_drates: np.ndarray = LavaPyType(np.ndarray, float)
+    moment1_A: np.ndarray = LavaPyType(np.ndarray, float)
+    moment1_R: np.ndarray = LavaPyType(np.ndarray, float)
+    moment1_b: np.ndarray = LavaPyType(np.ndarray, float)
+    moment2_A: np.ndarray = LavaPyType(np.ndarray, float)
+    moment2_R: np.ndarray = LavaPyType(np.ndarray, float)
+    moment2_b: np.ndarray = LavaPyType(np.ndarray, float)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=HiddenLayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyHiddenLayerFixed(_HiddenLayerModel):
+    """The hidden layer in integers (each value within its precision's
+    format; held in int64, as the kernels compute in int64)."""
+
+    inputs_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    real_rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    loss_delta_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    A: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    R: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    b: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    decorrelation: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    drates: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    noisy_drates: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment1_A: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment1_R: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment1_b: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment2_A: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment2_R: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment2_b: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=Readout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyReadoutFloat(_ReadoutModel):
+    """The readout in float64."""
+
+    rates_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    targets_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    results_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    loss_delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    B: np.ndarray = LavaPyType(np.ndarray, float)
+    c: np.ndarray = LavaPyType(np.ndarray, float)
+    moment1_B: np.ndarray = LavaPyType(np.ndarray, float)
+    moment1_c: np.ndarray = LavaPyType(np.ndarray, float)
+    moment2_B: np.ndarray = LavaPyType(np.ndarray, float)
+    moment2_c: np.ndarray = LavaPyType(np.ndarray, float)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=Readout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyReadoutFixed(_ReadoutModel):
+    """The readout in integers."""
+
+    rates_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    targets_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    results_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    loss_delta_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    B: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    c: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment1_B: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment1_c: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment2_B: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    moment2_c: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=StreamBridge, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt", "fixed_pt")
+class PyStreamBridge(PyLoihiProcessModel):
+    """Unpacks chunks into per-step messages and packs the results (real
+    numbers in both precisions: samples are rounded by the layers)."""
+
+    chunk_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    results_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    to_hidden: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    to_readout: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    from_readout: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    from_hidden: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    position: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    rows: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        n_in, n_out = proc_params["n_inputs"], proc_params["n_outputs"]
+        self.chunk = None
+        self.results = np.zeros((proc_params["chunk_steps"], n_out + 2 + proc_params["n_hidden"]))
+        self.hidden_message = np.zeros(n_in + 2)
+        self.readout_message = np.zeros(n_out + 2)
+        # Column slices of a chunk row: inputs | targets | has_target, reset, learn.
+        self.n_in, self.n_out = n_in, n_out
+
+    def run_spk(self):
+        if self.chunk is None or self.position[0] >= self.rows[0]:
+            # The pipe's own receive: the chunk is one message, not a sum over ports.
+            self.chunk = self.chunk_in.csp_ports[-1].recv()
+            self.rows[0] = int(self.chunk[0, 0])
+            self.position[0] = 0
+        t = int(self.position[0])
+        row = self.chunk[1 + t]
+        n_in, n_out = self.n_in, self.n_out
+        has_target, reset, learn = row[n_in + n_out : n_in + n_out + 3]
+        self.hidden_message[:n_in] = row[:n_in]
+        self.hidden_message[n_in:] = (reset, learn)
+        self.readout_message[:n_out] = row[n_in : n_in + n_out]
+        self.readout_message[n_out:] = (has_target, learn)
+        self.to_hidden.send(self.hidden_message)
+        self.to_readout.send(self.readout_message)
+        self.results[t, : n_out + 2] = self.from_readout.recv()
+        self.results[t, n_out + 2 :] = self.from_hidden.recv()
+        self.position[0] = t + 1
+        if t + 1 == self.rows[0]:
+            self.results_out.csp_ports[-1].send(self.results)

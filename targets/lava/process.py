@@ -1,0 +1,101 @@
+"""Lava processes of a learning network: Vars and Ports only (STYLE.md, Lava).
+
+The graph, one process per layer plus the bridge to the host (docs/lava.md):
+
+    StreamBridge --inputs, reset, learn--> HiddenLayer --x*_t, x~*_t--> Readout
+         ^   \\--------------targets, has_target, learn------------------^ |
+         |                                                                |
+         +------------------- outputs, loss (spike phase) ---------------+
+    HiddenLayer <------------ dl_t (learning phase) ---------------------- Readout
+
+In the spike phase the messages flow bridge -> hidden -> readout -> bridge
+within the same time step (the graph is acyclic in that phase, so no process
+waits on one that waits on it, and no Dense-style delay is needed). The
+readout's loss difference dl_t, the perturbation rules' one global signal,
+goes back to the hidden layer in the learning phase of the same step. The
+host target runs the same four phases in the same order, so both agree step
+for step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+
+class StreamBridge(AbstractProcess):
+    """The host's end of the graph: takes a chunk of samples at a time from
+    the host through an external pipe, sends one sample per time step into
+    the network, and ships the chunk's outputs, losses and rates back in one
+    message (so the host does no Python work per step).
+
+    A chunk message has ``chunk_steps + 1`` rows of ``n_inputs + n_outputs +
+    3`` columns: row 0 holds the number of steps in column 0; row 1 + t holds
+    inputs, targets (NaN: none), has_target, reset, learn of step t."""
+
+    def __init__(self, *, n_inputs: int, n_hidden: int, n_outputs: int, chunk_steps: int,
+                 **kwargs) -> None:  # fmt: skip
+        super().__init__(n_inputs=n_inputs, n_hidden=n_hidden, n_outputs=n_outputs,
+                         chunk_steps=chunk_steps, **kwargs)  # fmt: skip
+        self.chunk_in = InPort(shape=(chunk_steps + 1, n_inputs + n_outputs + 3))
+        self.chunk_in.flag_external_pipe(buffer_size=1)
+        # Per step: outputs, loss, noisy loss, then the rates x*_t.
+        self.results_out = OutPort(shape=(chunk_steps, n_outputs + 2 + n_hidden))
+        self.results_out.flag_external_pipe(buffer_size=1)
+        self.to_hidden = OutPort(shape=(n_inputs + 2,))  # inputs, reset, learn
+        self.to_readout = OutPort(shape=(n_outputs + 2,))  # targets, has_target, learn
+        self.from_readout = InPort(shape=(n_outputs + 2,))  # outputs, loss, noisy loss
+        self.from_hidden = InPort(shape=(n_hidden,))  # x*_t as real numbers
+        self.position = Var(shape=(1,), init=0)  # next row of the current chunk
+        self.rows = Var(shape=(1,), init=0)  # rows in the current chunk
+
+
+class HiddenLayer(AbstractProcess):
+    """The recurrent hidden layer of both copies (clean and noisy), with its
+    weights A (from the inputs), R (recurrent), b, the decorrelation matrix D
+    and, with Adam, the optimiser's moments; ``spec`` is the network spec as
+    a dict (the rule, sizes, precision and hyper-parameters)."""
+
+    def __init__(self, *, spec: dict, A: np.ndarray, R: np.ndarray, b: np.ndarray,
+                 decorrelation: np.ndarray, drates: np.ndarray, noisy_drates: np.ndarray,
+                 moments: dict, counters: np.ndarray, weight_fracs: np.ndarray,
+                 **kwargs) -> None:  # fmt: skip
+        super().__init__(spec=spec, **kwargs)
+        n_hidden, n_inputs = A.shape
+        self.inputs_in = InPort(shape=(n_inputs + 2,))
+        self.rates_out = OutPort(shape=(2 * n_hidden,))  # x*_t, then x~*_t
+        self.real_rates_out = OutPort(shape=(n_hidden,))
+        self.loss_delta_in = InPort(shape=(3,))  # dl_t, has_target, learn
+        self.A = Var(shape=A.shape, init=A)
+        self.R = Var(shape=R.shape, init=R)
+        self.b = Var(shape=b.shape, init=b)
+        self.decorrelation = Var(shape=decorrelation.shape, init=decorrelation)
+        self.drates = Var(shape=drates.shape, init=drates)
+        self.noisy_drates = Var(shape=noisy_drates.shape, init=noisy_drates)
+        for name in ("moment1_A", "moment1_R", "moment1_b", "moment2_A", "moment2_R",
+                     "moment2_b"):  # fmt: skip
+            setattr(self, name, Var(shape=moments[name].shape, init=moments[name]))
+        self.counters = Var(shape=counters.shape, init=counters)
+        self.weight_fracs = Var(shape=weight_fracs.shape, init=weight_fracs)
+
+
+class Readout(AbstractProcess):
+    """The readout of both copies: weights B and c, the loss, and the loss
+    difference dl_t that it sends back to the hidden layer."""
+
+    def __init__(self, *, spec: dict, B: np.ndarray, c: np.ndarray, moments: dict,
+                 counters: np.ndarray, weight_fracs: np.ndarray, **kwargs) -> None:  # fmt: skip
+        super().__init__(spec=spec, **kwargs)
+        n_outputs, n_hidden = B.shape
+        self.rates_in = InPort(shape=(2 * n_hidden,))
+        self.targets_in = InPort(shape=(n_outputs + 2,))
+        self.results_out = OutPort(shape=(n_outputs + 2,))
+        self.loss_delta_out = OutPort(shape=(3,))
+        self.B = Var(shape=B.shape, init=B)
+        self.c = Var(shape=c.shape, init=c)
+        for name in ("moment1_B", "moment1_c", "moment2_B", "moment2_c"):
+            setattr(self, name, Var(shape=moments[name].shape, init=moments[name]))
+        self.counters = Var(shape=counters.shape, init=counters)
+        self.weight_fracs = Var(shape=weight_fracs.shape, init=weight_fracs)

@@ -1,0 +1,300 @@
+"""The Lava target: the network as Lava processes (targets/lava/process.py)
+on Lava's CPU simulator, standing for a Loihi-class chip.
+
+The host hands the graph whole chunks through the bridge's external pipes,
+runs Lava for that many steps, and gets the chunk's results back in one
+message. The layers' Vars are the network's state; ``sync_state`` reads them
+back into timelocal's state arrays (for checkpoints and inspection), and a
+network starts on Lava from any state, e.g. a checkpoint made on the host.
+The Lava runtime is stopped by ``close`` (also on errors: callers use
+``with`` or try/finally; an atexit hook is the last resort).
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import threading
+import weakref
+
+import numpy as np
+from timelocal.kernels import codes
+from timelocal.runtime.errors import SpecError, TimelocalError
+from timelocal.runtime.spec import PERTURBATION_RULES, NetworkSpec
+from timelocal.runtime.state import weights
+
+try:
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from timelocal.targets.lava.process import HiddenLayer, Readout, StreamBridge
+except ImportError as error:  # pragma: no cover - only without the lava extra
+    raise TimelocalError(
+        "the lava target needs lava-nc 0.10.0 on Python 3.10: "
+        "pip install 'timelocal[lava]' (make install does)"
+    ) from error
+
+BROKEN = (
+    "the Lava run was interrupted inside a chunk, so its Vars stand somewhere inside it: "
+    "the state is the one of the last sync (save, sync or the end of a with block)"
+)
+
+# Steps per chunk message (the bridge's pipes are sized for this many).
+CHUNK_STEPS = 1000
+
+HIDDEN_MOMENTS = ("A", "R", "b")
+READOUT_MOMENTS = ("B", "c")
+
+
+def check_supported(spec: NetworkSpec) -> None:
+    """Raise SpecError unless ``spec`` runs on Lava."""
+    if spec.rule not in PERTURBATION_RULES:
+        raise SpecError(
+            f"the lava target runs the time-local rules ({', '.join(PERTURBATION_RULES)}); "
+            f"{spec.rule} is host only"
+        )
+    if spec.numeric.float_dtype == "float32":
+        raise SpecError(
+            "the lava target runs float64 (floating_pt) or fixed point (fixed_pt); "
+            "use --precision float64 or a fixed-point precision"
+        )
+
+
+def layer_arrays(spec: NetworkSpec, state: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """The initial Vars of the hidden layer and of the readout, from the
+    state arrays (copies, in the models' storage types)."""
+    fixed = spec.numeric.fixed
+    store = np.int64 if fixed else np.float64
+    w = weights(spec, state["params"])
+    moments = {}
+    adam = state["moment1"].shape[0] > 0
+    for k, flat in ((1, state["moment1"]), (2, state["moment2"])):
+        views = weights(spec, flat) if adam else None
+        for name in HIDDEN_MOMENTS + READOUT_MOMENTS:
+            value = views[name] if adam else np.zeros((0,) * w[name].ndim)
+            moments[f"moment{k}_{name}"] = np.array(value, dtype=store)
+    counters = state["counters"].astype(np.int64)
+    readout_counters = np.zeros_like(counters)
+    # The readout counts its own skips and saturations; both keep the step.
+    readout_counters[codes.C_STEP] = counters[codes.C_STEP]
+    readout_counters[codes.C_UPDATES] = counters[codes.C_UPDATES]
+    fracs = state["weight_fracs"].astype(np.int64)
+    hidden = {
+        "A": np.array(w["A"], dtype=store),
+        "R": np.array(w["R"], dtype=store),
+        "b": np.array(w["b"], dtype=store),
+        "decorrelation": np.array(state["decorrelation"], dtype=store),
+        "drates": np.array(state["drates"], dtype=store),
+        "noisy_drates": np.array(state["noisy_drates"], dtype=store),
+        "moments": {
+            f"moment{k}_{n}": moments[f"moment{k}_{n}"] for k in (1, 2) for n in HIDDEN_MOMENTS
+        },  # fmt: skip
+        "counters": counters,
+        "weight_fracs": fracs,
+    }
+    readout = {
+        "B": np.array(w["B"], dtype=store),
+        "c": np.array(w["c"], dtype=store),
+        "moments": {
+            f"moment{k}_{n}": moments[f"moment{k}_{n}"] for k in (1, 2) for n in READOUT_MOMENTS
+        },  # fmt: skip
+        "counters": readout_counters,
+        "weight_fracs": fracs.copy(),
+    }
+    return hidden, readout
+
+
+def merge_layers(spec: NetworkSpec, state: dict, hidden: dict, readout: dict) -> None:
+    """Write the layers' Vars back into the state arrays (inverse of
+    ``layer_arrays``): the hidden layer's counters plus the readout's own
+    counts (skips of the output layer, saturations)."""
+    w = weights(spec, state["params"])
+    for name in ("A", "R", "b"):
+        w[name][:] = hidden[name]
+    for name in ("B", "c"):
+        w[name][:] = readout[name]
+    for name in ("decorrelation", "drates", "noisy_drates"):
+        state[name][:] = hidden[name]
+    if state["moment1"].shape[0] > 0:
+        for k in (1, 2):
+            views = weights(spec, state[f"moment{k}"])
+            for name in HIDDEN_MOMENTS:
+                views[name][:] = hidden["moments"][f"moment{k}_{name}"]
+            for name in READOUT_MOMENTS:
+                views[name][:] = readout["moments"][f"moment{k}_{name}"]
+    counters = hidden["counters"].copy()
+    own = readout["counters"]
+    if own[codes.C_STEP] != counters[codes.C_STEP]:
+        raise TimelocalError(
+            f"the Lava layers disagree on the step ({counters[codes.C_STEP]} and "
+            f"{own[codes.C_STEP]}): the runtime stopped inside a step"
+        )
+    counters[codes.C_SKIP_OUTPUT] += own[codes.C_SKIP_OUTPUT]
+    for index in (codes.C_SAT_WEIGHTS, codes.C_SAT_STATES, codes.C_SAT_ERRORS,
+                  codes.C_SAT_SIGNALS):  # fmt: skip
+        counters[index] += own[index]
+    state["counters"][:] = counters
+
+
+class LavaTarget:
+    """Runs chunks of samples through the Lava graph built from ``state``."""
+
+    name = "lava"
+
+    def __init__(self, spec: NetworkSpec, state: dict[str, np.ndarray],
+                 chunk_steps: int = CHUNK_STEPS):  # fmt: skip
+        check_supported(spec)
+        self.spec = spec
+        self.state = state
+        self.chunk_steps = chunk_steps
+        self.tag = "fixed_pt" if spec.numeric.fixed else "floating_pt"
+        self.run_config = Loihi2SimCfg(select_tag=self.tag)
+        hidden, readout = layer_arrays(spec, state)
+        spec_dict = spec.to_dict()
+        self.hidden = HiddenLayer(spec=spec_dict, name="hidden", **hidden)
+        self.readout = Readout(spec=spec_dict, name="readout", **readout)
+        self.bridge = StreamBridge(n_inputs=spec.n_inputs, n_hidden=spec.n_hidden,
+                                   n_outputs=spec.n_outputs, chunk_steps=chunk_steps,
+                                   name="bridge")  # fmt: skip
+        self.bridge.to_hidden.connect(self.hidden.inputs_in)
+        self.bridge.to_readout.connect(self.readout.targets_in)
+        self.hidden.rates_out.connect(self.readout.rates_in)
+        self.hidden.real_rates_out.connect(self.bridge.from_hidden)
+        self.readout.results_out.connect(self.bridge.from_readout)
+        self.readout.loss_delta_out.connect(self.hidden.loss_delta_in)
+        self._started = False
+        self._closed = False
+        self._stale = False  # True when the Vars have moved past self.state
+        self._broken = False  # True after a run was interrupted inside a chunk
+        self._finalizer = weakref.finalize(self, _stop_quietly, self.bridge)
+        atexit.register(self._finalizer)
+
+    # -- running ---------------------------------------------------------------
+    def _start(self) -> None:
+        """Compile the graph and start Lava's processes. They are forked
+        with SIGINT and SIGTERM ignored: the host process handles those (it
+        finishes the chunk and stops the runtime)."""
+        if self._closed:
+            raise TimelocalError("this Lava network was closed")
+        main = threading.current_thread() is threading.main_thread()
+        saved = {}
+        if main:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                saved[signum] = signal.signal(signum, signal.SIG_IGN)
+        try:
+            self.bridge.create_runtime(run_cfg=self.run_config)
+        finally:
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
+        self._started = True
+
+    def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
+                  record_rates: bool = False):  # fmt: skip
+        """Same contract as HostTarget.run_chunk."""
+        if self._broken:
+            raise TimelocalError(BROKEN)
+        if not self._started:
+            self._start()
+        steps = inputs.shape[0]
+        n_in, n_out, n = self.spec.n_inputs, self.spec.n_outputs, self.spec.n_hidden
+        outputs = np.empty((steps, n_out))
+        loss = np.empty(steps)
+        rates = np.empty((steps, n)) if record_rates else None
+        message = np.zeros((self.chunk_steps + 1, n_in + n_out + 3))
+        for start in range(0, steps, self.chunk_steps):
+            stop = min(steps, start + self.chunk_steps)
+            rows = stop - start
+            message[0, 0] = rows
+            body = message[1 : rows + 1]
+            body[:, :n_in] = inputs[start:stop]
+            body[:, n_in : n_in + n_out] = targets[start:stop]
+            body[:, n_in + n_out] = has_target[start:stop]
+            body[:, n_in + n_out + 1] = reset[start:stop]
+            body[:, n_in + n_out + 2] = learn
+            self._stale = True
+            try:
+                self.bridge.chunk_in.external_pipe_csp_send_port.send(message)
+                self.bridge.run(condition=RunSteps(num_steps=rows), run_cfg=self.run_config)
+                results = self.bridge.results_out.external_pipe_csp_recv_port.recv()
+            except BaseException:
+                # Interrupted inside a chunk (Ctrl-C in the API, an error in a
+                # process): the Vars stand somewhere inside it; they cannot
+                # be read back consistently any more.
+                self._broken = True
+                raise
+            outputs[start:stop] = results[:rows, :n_out]
+            loss[start:stop] = results[:rows, n_out]
+            if record_rates:
+                rates[start:stop] = results[:rows, n_out + 2 :]
+        self._sync_counters()
+        return outputs, loss, rates
+
+    def reset_rates(self) -> None:
+        """Zero both copies' rates (a new sequence)."""
+        self.sync_state()
+        for name in ("drates", "noisy_drates"):
+            self.state[name][:] = 0
+            getattr(self.hidden, name).set(np.zeros(self.spec.n_hidden))
+
+    # -- state -------------------------------------------------------------------
+    def _sync_counters(self) -> None:
+        """Counters after each chunk (cheap: a few values per layer)."""
+        hidden = {"counters": self.hidden.counters.get().astype(np.int64)}
+        readout = {"counters": self.readout.counters.get().astype(np.int64)}
+        counters = hidden["counters"].copy()
+        counters[codes.C_SKIP_OUTPUT] += readout["counters"][codes.C_SKIP_OUTPUT]
+        for index in (codes.C_SAT_WEIGHTS, codes.C_SAT_STATES, codes.C_SAT_ERRORS,
+                      codes.C_SAT_SIGNALS):  # fmt: skip
+            counters[index] += readout["counters"][index]
+        self.state["counters"][:] = counters
+
+    def sync_state(self) -> None:
+        """Read every Var back into the state arrays (Lava sends a Var one
+        value per message: this takes a while for large networks)."""
+        if not self._started or not self._stale:
+            return
+        if self._broken:
+            raise TimelocalError(BROKEN)
+        hidden = _read(self.hidden, ("A", "R", "b", "decorrelation", "drates", "noisy_drates",
+                                     "counters"))  # fmt: skip
+        hidden["moments"] = _read(self.hidden, [f"moment{k}_{n}" for k in (1, 2)
+                                                for n in HIDDEN_MOMENTS])  # fmt: skip
+        readout = _read(self.readout, ("B", "c", "counters"))
+        readout["moments"] = _read(self.readout, [f"moment{k}_{n}" for k in (1, 2)
+                                                  for n in READOUT_MOMENTS])  # fmt: skip
+        merge_layers(self.spec, self.state, hidden, readout)
+        self._stale = False
+
+    def close(self) -> None:
+        """Read the state back (unless a run was interrupted inside a chunk)
+        and stop the Lava runtime (idempotent)."""
+        if self._closed:
+            return
+        try:
+            if self._started and not self._broken:
+                self.sync_state()
+        finally:
+            self._closed = True
+            self._finalizer()
+
+
+def _read(process, names) -> dict:
+    """Vars by name as arrays (empty Vars are not asked for: Lava hangs on them)."""
+    out = {}
+    for name in names:
+        var = getattr(process, name)
+        if not np.prod(var.shape):
+            out[name] = np.zeros(var.shape)
+            continue
+        value = var.get()
+        if value is None:
+            raise TimelocalError(f"Lava did not return the Var {process.name}.{name}")
+        out[name] = np.asarray(value).reshape(var.shape)
+    return out
+
+
+def _stop_quietly(bridge) -> None:
+    if bridge.runtime is not None:
+        try:
+            bridge.stop()
+        except Exception:  # noqa: BLE001 - stopping after a failure must not raise again
+            pass
