@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/fixed_point.py
 	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/lava_speed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

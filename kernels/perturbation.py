@@ -461,19 +461,31 @@ def unpack_or_empty(flat, n_in, n_hidden, n_out):
 
 
 @njit(cache=True)
-def perturbation_step(num, hp, learn, params, weight_fracs, grads, moment1, moment2,
-                      decorrelation, drates, noisy_drates, counters, work, inputs_t, targets_t,
-                      has_target, reset, n_in, n_hidden, n_out):  # fmt: skip
-    """One step of NP, ANP or WP (``hp.rule``) on the flat state, in place:
+def layer_views(params, grads, moment1, moment2, n_in, n_hidden, n_out):
+    """The per-layer views the phases take, of the flat state vectors
+    (made once per chunk: building them every step costs at small n)."""
+    return (
+        unpack(params, n_in, n_hidden, n_out),
+        unpack_or_empty(grads, n_in, n_hidden, n_out),
+        unpack_or_empty(moment1, n_in, n_hidden, n_out),
+        unpack_or_empty(moment2, n_in, n_hidden, n_out),
+    )
+
+
+@njit(cache=True)
+def perturbation_step(num, hp, learn, views, weight_fracs, decorrelation, drates, noisy_drates,
+                      counters, work, inputs_t, targets_t, has_target, reset):  # fmt: skip
+    """One step of NP, ANP or WP (``hp.rule``) in place, on ``layer_views``:
     the four layer phases in order. Learning runs both copies forward, and
     where the step has a target, estimates the gradient from dl_t and applies
     it; then advances both copies' rates and (with decorrelation) updates D
     from the clean pass. Without ``learn``: the clean pass only. Returns the
     clean and the noisy loss as real numbers (NaN without a target)."""
-    A, R, B, b, c = unpack(params, n_in, n_hidden, n_out)
-    gA, gR, gB, gb, gc = unpack_or_empty(grads, n_in, n_hidden, n_out)
-    m1A, m1R, m1B, m1b, m1c = unpack_or_empty(moment1, n_in, n_hidden, n_out)
-    m2A, m2R, m2B, m2b, m2c = unpack_or_empty(moment2, n_in, n_hidden, n_out)
+    (A, R, B, b, c), (gA, gR, gB, gb, gc), moments1, moments2 = views
+    m1A, m1R, m1B, m1b, m1c = moments1
+    m2A, m2R, m2B, m2b, m2c = moments2
+    n_hidden, n_in = A.shape
+    n_out = B.shape[0]
     hidden_spike(num, hp, learn, A, R, b, decorrelation, weight_fracs, drates, noisy_drates,
                  counters, work, inputs_t, reset, n_out)  # fmt: skip
     x = work[W_DRATES, :n_hidden]
@@ -495,6 +507,7 @@ def perturbation_train_step(num, hp, params, weight_fracs, grads, moment1, momen
                             decorrelation, drates, noisy_drates, counters, work, inputs_t,
                             targets_t, has_target, n_in, n_hidden, n_out):  # fmt: skip
     """One learning step (``perturbation_step`` with learning on, no reset)."""
-    return perturbation_step(num, hp, True, params, weight_fracs, grads, moment1, moment2,
-                             decorrelation, drates, noisy_drates, counters, work, inputs_t,
-                             targets_t, has_target, False, n_in, n_hidden, n_out)  # fmt: skip
+    views = layer_views(params, grads, moment1, moment2, n_in, n_hidden, n_out)
+    return perturbation_step(num, hp, True, views, weight_fracs, decorrelation, drates,
+                             noisy_drates, counters, work, inputs_t, targets_t, has_target,
+                             False)  # fmt: skip

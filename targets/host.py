@@ -10,7 +10,7 @@ from timelocal.kernels.bptt import bptt_train_step
 from timelocal.kernels.codes import RULE_BPTT, W_OUT
 from timelocal.kernels.forward import predict_step
 from timelocal.kernels.numeric import state_frac, to_real
-from timelocal.kernels.perturbation import perturbation_step
+from timelocal.kernels.perturbation import layer_views, perturbation_step
 from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import scratch_layout
 
@@ -67,12 +67,12 @@ def run_chunk(
     n_hidden = drates.shape[0]
     record = out_drates.shape[0] > 0
     a_frac = state_frac(num)
+    views = layer_views(params, grads, moment1, moment2, n_in, n_hidden, n_out)
     for t in range(inputs.shape[0]):
         if hp.rule != RULE_BPTT:
             loss, _ = perturbation_step(
-                num, hp, learn, params, weight_fracs, grads, moment1, moment2, decorrelation,
-                drates, noisy_drates, counters, work, inputs[t], targets[t], has_target[t],
-                reset[t], n_in, n_hidden, n_out,
+                num, hp, learn, views, weight_fracs, decorrelation, drates, noisy_drates,
+                counters, work, inputs[t], targets[t], has_target[t], reset[t],
             )  # fmt: skip
         elif learn:
             if reset[t]:

@@ -1,0 +1,190 @@
+"""Lava target speed: our learning network (DANP) as Lava processes, beside
+Lava's own Dense + LIF network of the same size on the same simulator, and
+beside the host target.
+
+    python benchmarks/lava_speed.py [--quick]
+
+Writes docs/lava.md (with the graph picture docs/lava_graph.png)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+
+from timelocal import Network, NetworkSpec  # noqa: E402
+from timelocal.streams.synthetic import mackey_glass_series  # noqa: E402
+
+try:
+    from benchmarks.common import provenance
+except ImportError:
+    from common import provenance
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SIZES = (16, 64, 256)
+REPEATS = 3  # best of: Lava's timing on 2 cores varies from run to run
+
+
+def series(steps: int):
+    x = mackey_glass_series(steps + 15, seed=0)
+    return x[:steps, None], x[15:, None]
+
+
+def timelocal_steps_per_s(target: str, precision: str, n: int, steps: int) -> float:
+    """DANP learning ``steps`` steps after a warm-up chunk (start-up and
+    compilation are not part of a time step)."""
+    spec = NetworkSpec("anp", 1, 1, n_hidden=n, decorrelate=True, precision=precision)
+    inputs, targets = series(steps)
+    best = 0.0
+    with Network(spec, target=target) as net:
+        net.learn(inputs[:200], targets[:200])
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            net.learn(inputs, targets)
+            best = max(best, steps / (time.perf_counter() - started))
+    return best
+
+
+def lava_dense_lif_steps_per_s(n: int, steps: int) -> float:
+    """Lava's own network of the same size: input -> Dense -> LIF (n, with a
+    recurrent Dense) -> Dense -> LIF (1 output), fed by Lava's RingBuffer and
+    read by Lava's RingBuffer sink, in floating_pt."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.dense.process import Dense
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+    from lava.proc.lif.process import LIF
+
+    rng = np.random.default_rng(0)
+    data = (rng.random((1, REPEATS * steps + 200)) < 0.3).astype(float)
+    source = Source(data=data)
+    dense_in = Dense(weights=rng.standard_normal((n, 1)))
+    hidden = LIF(shape=(n,), du=0.1, dv=0.1, vth=1.0, bias_mant=0.0)
+    recurrent = Dense(weights=rng.standard_normal((n, n)) / np.sqrt(n))
+    dense_out = Dense(weights=rng.standard_normal((1, n)) / np.sqrt(n))
+    readout = LIF(shape=(1,), du=0.1, dv=0.1, vth=1.0, bias_mant=0.0)
+    sink = Sink(shape=(1,), buffer=REPEATS * steps + 200)
+    source.s_out.connect(dense_in.s_in)
+    dense_in.a_out.connect(hidden.a_in)
+    hidden.s_out.connect(recurrent.s_in)
+    recurrent.a_out.connect(hidden.a_in)
+    hidden.s_out.connect(dense_out.s_in)
+    dense_out.a_out.connect(readout.a_in)
+    readout.s_out.connect(sink.a_in)
+    config = Loihi2SimCfg(select_tag="floating_pt")
+    try:
+        source.run(condition=RunSteps(num_steps=200), run_cfg=config)
+        best = 0.0
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            source.run(condition=RunSteps(num_steps=steps), run_cfg=config)
+            best = max(best, steps / (time.perf_counter() - started))
+        return best
+    finally:
+        source.stop()
+
+
+def draw_graph(path: Path) -> None:
+    """The process graph of the Lava target, as a picture."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 5)
+    ax.axis("off")
+    boxes = {
+        "host": (0.2, 2.0, "host (timelocal)\nstreams, session,\ncheckpoints"),
+        "bridge": (2.6, 2.0, "StreamBridge\none sample per step\nin; results out"),
+        "hidden": (5.2, 3.3, "HiddenLayer\nA, R, b, D\nclean + noisy x*"),
+        "readout": (5.2, 0.6, "Readout\nB, c, loss,\ndl = l~ - l"),
+    }
+    for x, y, text in boxes.values():
+        ax.add_patch(plt.Rectangle((x, y), 2.1, 1.1, fill=False, lw=1.5))
+        ax.text(x + 1.05, y + 0.55, text, ha="center", va="center", fontsize=8.5)
+
+    def arrow(x0, y0, x1, y1, text, color="black", dx=0.0, dy=0.12, ha="center"):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "->", "color": color, "lw": 1.3})  # fmt: skip
+        ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, text, ha=ha, fontsize=7.5, color=color)
+
+    arrow(2.3, 2.75, 2.6, 2.75, "chunk\n(pipe)", dy=0.25)
+    arrow(2.6, 2.25, 2.3, 2.25, "results\n(pipe)", dy=-0.45)
+    arrow(4.7, 2.95, 5.2, 3.6, "u_t, reset", dx=-0.1, ha="right")
+    arrow(5.2, 3.9, 4.5, 3.1, "x*_t (metrics)", color="gray", dx=-0.05, dy=0.35, ha="right")
+    arrow(4.7, 2.1, 5.2, 1.2, "y*_t", dx=0.12, dy=0.05, ha="left")
+    arrow(5.2, 0.9, 4.5, 2.0, "y_t, l_t", dx=-0.12, dy=-0.25, ha="right")
+    arrow(5.9, 3.3, 5.9, 1.7, "x*_t, x~*_t", dx=-0.08, dy=0.0, ha="right")
+    arrow(
+        6.6, 1.7, 6.6, 3.3, "dl_t\n(learning\nphase)", color="tab:red", dx=0.08, dy=-0.2, ha="left"
+    )
+    ax.text(7.8, 2.4, "spike phase: black\nlearning phase: red\nno Dense delay:\nthe spike phase\nis acyclic",
+            fontsize=8, va="center")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    lava_steps = 300 if args.quick else 2000
+    host_steps = 5000 if args.quick else 50000
+    rows = []
+    for n in SIZES:
+        host = timelocal_steps_per_s("host", "float64", n, host_steps)
+        ours_float = timelocal_steps_per_s("lava", "float64", n, lava_steps)
+        ours_fixed = timelocal_steps_per_s("lava", "fixed16", n, lava_steps)
+        theirs = lava_dense_lif_steps_per_s(n, lava_steps)
+        rows.append((n, host, ours_float, ours_fixed, theirs))
+        print(f"n={n}: host {host:,.0f}, lava float64 {ours_float:,.0f}, lava fixed16 "
+              f"{ours_fixed:,.0f}, Lava Dense+LIF {theirs:,.0f} steps/s", flush=True)  # fmt: skip
+    draw_graph(DOCS / "lava_graph.png")
+    lines = [
+        "# The Lava target: speed, and the process graph",
+        "",
+        provenance(
+            f"Best of {REPEATS} runs of {lava_steps} steps on Lava and {host_steps} "
+            "on the host per figure, after a warm-up chunk of 200 steps (start-up and "
+            "compilation excluded)."
+        ),
+        "",
+        "![process graph](lava_graph.png)",
+        "",
+        "One process per layer, the mapping a chip has: the hidden layer's weights, rates and "
+        "decorrelation matrix live in one process (one core's worth of neurons and synapses), "
+        "the readout in another, and the loss difference dl_t, the perturbation rules' one "
+        "global learning signal, is the only message that goes backwards, in Lava's learning "
+        "phase of the same step. A third process, the bridge, stands for the chip's host "
+        "interface: it takes a chunk of samples at a time from the host through an external "
+        "pipe and returns the chunk's results in one message.",
+        "",
+        "DANP (ANP with decorrelation, 1 input, 1 output, Mackey-Glass). *Lava Dense+LIF* is "
+        "Lava's own network of the same size on the same simulator (RingBuffer source, Dense, "
+        "LIF with a recurrent Dense, Dense, LIF, RingBuffer sink; 7 processes, floating_pt, no "
+        "learning). The goal: learning costs less than 2x Lava's own step (ratio >= 0.5). "
+        "ANP's float default is Adam, fixed point's is SGD; the host column is float64 with "
+        "Adam (docs/speed.md has the host with SGD).",
+        "",
+        "| hidden | host float64 (steps/s) | Lava float64 (steps/s) | Lava fixed16 (steps/s) "
+        "| Lava Dense+LIF (steps/s) | float64 / Dense+LIF | fixed16 / Dense+LIF |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, host, ours_float, ours_fixed, theirs in rows:
+        lines.append(f"| {n} | {host:,.0f} | {ours_float:,.0f} | {ours_fixed:,.0f} | "
+                     f"{theirs:,.0f} | {ours_float / theirs:.2f} | {ours_fixed / theirs:.2f} |")  # fmt: skip
+    (DOCS / "lava.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {DOCS / 'lava.md'}")
+
+
+if __name__ == "__main__":
+    main()
