@@ -121,18 +121,22 @@ def merge_layers(spec: NetworkSpec, state: dict, hidden: dict, readout: dict) ->
                 views[name][:] = hidden["moments"][f"moment{k}_{name}"]
             for name in READOUT_MOMENTS:
                 views[name][:] = readout["moments"][f"moment{k}_{name}"]
-    counters = hidden["counters"].copy()
-    own = readout["counters"]
-    if own[codes.C_STEP] != counters[codes.C_STEP]:
+    state["counters"][:] = combined_counters(hidden["counters"], readout["counters"])
+
+
+def combined_counters(hidden: np.ndarray, readout: np.ndarray) -> np.ndarray:
+    """The network's counters: the hidden layer's, plus what the readout
+    counts itself (its ANP skips and its saturations)."""
+    if readout[codes.C_STEP] != hidden[codes.C_STEP]:
         raise TimelocalError(
-            f"the Lava layers disagree on the step ({counters[codes.C_STEP]} and "
-            f"{own[codes.C_STEP]}): the runtime stopped inside a step"
+            f"the Lava layers disagree on the step ({hidden[codes.C_STEP]} and "
+            f"{readout[codes.C_STEP]}): the runtime stopped inside a step"
         )
-    counters[codes.C_SKIP_OUTPUT] += own[codes.C_SKIP_OUTPUT]
-    for index in (codes.C_SAT_WEIGHTS, codes.C_SAT_STATES, codes.C_SAT_ERRORS,
-                  codes.C_SAT_SIGNALS):  # fmt: skip
-        counters[index] += own[index]
-    state["counters"][:] = counters
+    counters = np.array(hidden, dtype=np.int64)
+    for index in (codes.C_SKIP_OUTPUT, codes.C_SAT_WEIGHTS, codes.C_SAT_STATES,
+                  codes.C_SAT_ERRORS, codes.C_SAT_SIGNALS):  # fmt: skip
+        counters[index] += readout[index]
+    return counters
 
 
 class LavaTarget:
@@ -238,14 +242,10 @@ class LavaTarget:
     # -- state -------------------------------------------------------------------
     def _sync_counters(self) -> None:
         """Counters after each chunk (cheap: a few values per layer)."""
-        hidden = {"counters": self.hidden.counters.get().astype(np.int64)}
-        readout = {"counters": self.readout.counters.get().astype(np.int64)}
-        counters = hidden["counters"].copy()
-        counters[codes.C_SKIP_OUTPUT] += readout["counters"][codes.C_SKIP_OUTPUT]
-        for index in (codes.C_SAT_WEIGHTS, codes.C_SAT_STATES, codes.C_SAT_ERRORS,
-                      codes.C_SAT_SIGNALS):  # fmt: skip
-            counters[index] += readout["counters"][index]
-        self.state["counters"][:] = counters
+        self.state["counters"][:] = combined_counters(
+            self.hidden.counters.get().astype(np.int64),
+            self.readout.counters.get().astype(np.int64),
+        )
 
     def sync_state(self) -> None:
         """Read every Var back into the state arrays (Lava sends a Var one
