@@ -16,12 +16,7 @@ from numba import njit
 from numba.extending import overload
 from timelocal.kernels.codes import (
     LOSS_MSE,
-    W_ALPHA,
-    W_BETA,
-    W_DRATES,
     W_INPUT,
-    W_OUT,
-    W_RATES,
     W_TARGET,
 )
 from timelocal.kernels.numeric import (
@@ -77,12 +72,6 @@ def load_targets(num, targets_t, work, counters):
         # A missing target (NaN) is never read; keep the row finite.
         targets[k] = from_real(num, value if value == value else 0.0, counters)
     return targets
-
-
-@njit(cache=True)
-def load_sample(num, inputs_t, targets_t, work, counters):
-    """``load_inputs`` and ``load_targets``: returns the two rows."""
-    return load_inputs(num, inputs_t, work, counters), load_targets(num, targets_t, work, counters)
 
 
 @njit(cache=True)
@@ -299,44 +288,6 @@ def output_twin_forward(
 
 
 @njit(cache=True)
-def twin_forward_step(
-    num,
-    params,
-    weight_fracs,
-    decorrelation,
-    prev_drates,
-    noisy_prev_drates,
-    inputs,
-    hidden_noise,
-    output_noise,
-    n_in,
-    n_hidden,
-    n_out,
-    loss_kind,
-    counters,
-    alpha,
-    rates,
-    drates,
-    beta,
-    outputs,
-    noisy_alpha,
-    noisy_rates,
-    noisy_drates,
-    noisy_beta,
-    noisy_outputs,
-):
-    """Both layers' twin passes on the flat parameter vector."""
-    A, R, B, b, c = unpack(params, n_in, n_hidden, n_out)
-    hidden_twin_forward(
-        num, A, R, b, decorrelation, weight_fracs, prev_drates, noisy_prev_drates, inputs,
-        hidden_noise, counters, alpha, rates, drates, noisy_alpha, noisy_rates, noisy_drates,
-    )  # fmt: skip
-    output_twin_forward(
-        num, B, c, weight_fracs, drates, noisy_drates, output_noise, loss_kind, counters, beta, outputs, noisy_beta, noisy_outputs,
-    )  # fmt: skip
-
-
-@njit(cache=True)
 def forward_step(
     num,
     params,
@@ -357,36 +308,17 @@ def forward_step(
     beta,
     outputs,
 ):
-    """One clean forward step (prediction and BPTT)."""
+    """One clean forward step of both layers on the flat parameter vector (BPTT)."""
+    A, R, B, b, c = unpack(params, n_in, n_hidden, n_out)
     empty = alpha[:0]
-    twin_forward_step(
-        num, params, weight_fracs, decorrelation, prev_drates, prev_drates[:0], inputs,
-        hidden_noise, output_noise, n_in, n_hidden, n_out, loss_kind, counters,
-        alpha, rates, drates, beta, outputs, empty, empty, empty, empty, empty,
+    hidden_twin_forward(
+        num, A, R, b, decorrelation, weight_fracs, prev_drates, empty, inputs, hidden_noise,
+        counters, alpha, rates, drates, empty, empty, empty,
     )  # fmt: skip
-
-
-@njit(cache=True)
-def predict_step(num, hp, params, weight_fracs, decorrelation, drates, counters, work,
-                 inputs_t, targets_t, has_target, n_in, n_hidden, n_out):  # fmt: skip
-    """The clean pass alone, no learning (evaluation and ``predict``).
-    Advances the clean rates; returns l_t as a real number, or NaN without a
-    target."""
-    empty = work[W_ALPHA, :0]
-    beta = work[W_BETA, :n_out]
-    outputs = work[W_OUT, :n_out]
-    new_drates = work[W_DRATES, :n_hidden]
-    inputs, targets = load_sample(num, inputs_t, targets_t, work, counters)
-    forward_step(
-        num, params, weight_fracs, decorrelation, drates, inputs, empty, empty, n_in, n_hidden,
-        n_out, hp.loss, counters, work[W_ALPHA, :n_hidden], work[W_RATES, :n_hidden], new_drates,
-        beta, outputs,
+    output_twin_forward(
+        num, B, c, weight_fracs, drates, empty, output_noise, loss_kind, counters, beta, outputs,
+        empty, empty,
     )  # fmt: skip
-    for i in range(n_hidden):
-        drates[i] = new_drates[i]
-    if has_target:
-        return real_loss(num, loss_value(num, beta, outputs, targets, hp.loss))
-    return np.nan
 
 
 @njit(cache=True)

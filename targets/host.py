@@ -8,7 +8,6 @@ import numpy as np
 from numba import njit
 from timelocal.kernels.bptt import bptt_train_step
 from timelocal.kernels.codes import RULE_BPTT, W_OUT
-from timelocal.kernels.forward import predict_step
 from timelocal.kernels.numeric import state_frac, to_real
 from timelocal.kernels.perturbation import layer_views, perturbation_step
 from timelocal.runtime.spec import NetworkSpec
@@ -69,12 +68,7 @@ def run_chunk(
     a_frac = state_frac(num)
     views = layer_views(params, grads, moment1, moment2, n_in, n_hidden, n_out)
     for t in range(inputs.shape[0]):
-        if hp.rule != RULE_BPTT:
-            loss, _ = perturbation_step(
-                num, hp, learn, views, weight_fracs, decorrelation, drates, noisy_drates,
-                counters, work, inputs[t], targets[t], has_target[t], reset[t],
-            )  # fmt: skip
-        elif learn:
+        if learn and hp.rule == RULE_BPTT:
             if reset[t]:
                 drates[:] = 0.0
             loss = bptt_train_step(
@@ -84,11 +78,10 @@ def run_chunk(
                 inputs[t], targets[t], has_target[t], reset[t], n_in, n_hidden, n_out,
             )  # fmt: skip
         else:
-            if reset[t]:
-                drates[:] = 0.0
-            loss = predict_step(
-                num, hp, params, weight_fracs, decorrelation, drates, counters, work, inputs[t],
-                targets[t], has_target[t], n_in, n_hidden, n_out,
+            # Learning with a perturbation rule, or any rule's clean pass.
+            loss, _ = perturbation_step(
+                num, hp, learn, views, weight_fracs, decorrelation, drates, noisy_drates,
+                counters, work, inputs[t], targets[t], has_target[t], reset[t],
             )  # fmt: skip
         out_loss[t] = loss
         for k in range(n_out):

@@ -12,7 +12,6 @@ The Lava runtime is stopped by ``close`` (also on errors: callers use
 
 from __future__ import annotations
 
-import atexit
 import signal
 import threading
 import weakref
@@ -85,22 +84,26 @@ def layer_arrays(spec: NetworkSpec, state: dict[str, np.ndarray]) -> tuple[dict,
         "decorrelation": np.array(state["decorrelation"], dtype=store),
         "drates": np.array(state["drates"], dtype=store),
         "noisy_drates": np.array(state["noisy_drates"], dtype=store),
-        "moments": {
-            f"moment{k}_{n}": moments[f"moment{k}_{n}"] for k in (1, 2) for n in HIDDEN_MOMENTS
-        },  # fmt: skip
+        "moments": _moments_of(moments, HIDDEN_MOMENTS),
         "counters": counters,
         "weight_fracs": fracs,
     }
     readout = {
         "B": np.array(w["B"], dtype=store),
         "c": np.array(w["c"], dtype=store),
-        "moments": {
-            f"moment{k}_{n}": moments[f"moment{k}_{n}"] for k in (1, 2) for n in READOUT_MOMENTS
-        },  # fmt: skip
+        "moments": _moments_of(moments, READOUT_MOMENTS),
         "counters": readout_counters,
         "weight_fracs": fracs.copy(),
     }
     return hidden, readout
+
+
+def _moment_names(arrays) -> list[str]:
+    return [f"moment{k}_{name}" for k in (1, 2) for name in arrays]
+
+
+def _moments_of(moments: dict, arrays) -> dict:
+    return {name: moments[name] for name in _moment_names(arrays)}
 
 
 def merge_layers(spec: NetworkSpec, state: dict, hidden: dict, readout: dict) -> None:
@@ -169,8 +172,9 @@ class LavaTarget:
         self._closed = False
         self._stale = False  # True when the Vars have moved past self.state
         self._broken = False  # True after a run was interrupted inside a chunk
+        self._pending_reset = False  # reset_rates: the next step zeroes the rates
+        # Also runs at interpreter exit (weakref.finalize's atexit): the last resort.
         self._finalizer = weakref.finalize(self, _stop_quietly, self.bridge)
-        atexit.register(self._finalizer)
 
     # -- running ---------------------------------------------------------------
     def _start(self) -> None:
@@ -213,6 +217,9 @@ class LavaTarget:
             body[:, n_in : n_in + n_out] = targets[start:stop]
             body[:, n_in + n_out] = has_target[start:stop]
             body[:, n_in + n_out + 1] = reset[start:stop]
+            if self._pending_reset:
+                body[0, n_in + n_out + 1] = True
+                self._pending_reset = False
             body[:, n_in + n_out + 2] = learn
             self._stale = True
             try:
@@ -233,11 +240,15 @@ class LavaTarget:
         return outputs, loss, rates
 
     def reset_rates(self) -> None:
-        """Zero both copies' rates (a new sequence)."""
-        self.sync_state()
+        """Zero both copies' rates (a new sequence): the next step is sent
+        with its reset flag, which zeroes them in the hidden layer before it
+        runs, as on the host. (Lava's Var.set is not used: it moves one value
+        per message.)"""
+        if self._broken:
+            raise TimelocalError(BROKEN)
+        self._pending_reset = True
         for name in ("drates", "noisy_drates"):
             self.state[name][:] = 0
-            getattr(self.hidden, name).set(np.zeros(self.spec.n_hidden))
 
     # -- state -------------------------------------------------------------------
     def _sync_counters(self) -> None:
@@ -256,12 +267,13 @@ class LavaTarget:
             raise TimelocalError(BROKEN)
         hidden = _read(self.hidden, ("A", "R", "b", "decorrelation", "drates", "noisy_drates",
                                      "counters"))  # fmt: skip
-        hidden["moments"] = _read(self.hidden, [f"moment{k}_{n}" for k in (1, 2)
-                                                for n in HIDDEN_MOMENTS])  # fmt: skip
+        hidden["moments"] = _read(self.hidden, _moment_names(HIDDEN_MOMENTS))
         readout = _read(self.readout, ("B", "c", "counters"))
-        readout["moments"] = _read(self.readout, [f"moment{k}_{n}" for k in (1, 2)
-                                                  for n in READOUT_MOMENTS])  # fmt: skip
+        readout["moments"] = _read(self.readout, _moment_names(READOUT_MOMENTS))
         merge_layers(self.spec, self.state, hidden, readout)
+        if self._pending_reset:  # the Vars hold the rates until the next step
+            for name in ("drates", "noisy_drates"):
+                self.state[name][:] = 0
         self._stale = False
 
     def close(self) -> None:

@@ -91,6 +91,22 @@ def test_every_phase_agrees_learning_predicting_resets_and_missing_targets(
         assert np.array_equal(array, lava.state[name]), name
 
 
+def test_reset_state_zeroes_the_rates_on_lava_as_on_the_host():
+    spec = NetworkSpec("np", 1, 1, n_hidden=6, decorrelate=True, precision="fixed16", seed=7)
+    inputs, targets = mackey_glass_steps(60)
+    host = Network(spec)
+    with Network(spec, target="lava") as lava:
+        for net in (host, lava):
+            net.reset_state()  # before any step
+            net.learn(inputs[:30], targets[:30])
+            net.reset_state()
+            net.learn(inputs[30:], targets[30:])
+        lava.sync()
+    for name, array in host.state.items():
+        assert np.array_equal(array, lava.state[name]), name
+    assert np.any(host.state["drates"] != 0)
+
+
 def test_chunks_longer_than_one_message_are_split():
     spec = NetworkSpec("anp", 1, 1, n_hidden=4, precision="fixed16", seed=1)
     inputs, targets = mackey_glass_steps(25)
