@@ -31,11 +31,13 @@ from timelocal.kernels.forward import (
     step_loss,
     unpack,
 )
+from timelocal.kernels.numeric import add, divide, mac, mul, sub, synapse
 from timelocal.kernels.optim import apply_update
 
 
 @njit(cache=True)
 def window_gradient(
+    num,
     params,
     grads,
     decorrelation,
@@ -74,40 +76,40 @@ def window_gradient(
     for tau in range(steps - 1, -1, -1):
         d_drates[:] = carry
         if window_has_target[tau]:
-            output_gradient(window_outputs[tau], window_targets[tau], loss_kind, d_beta)
+            output_gradient(num, window_outputs[tau], window_targets[tau], loss_kind, d_beta)
             for k in range(n_out):
-                d_beta[k] /= count
-                gc[k] += d_beta[k]
+                d_beta[k] = divide(num, d_beta[k], count, 0)
+                gc[k] = add(num, gc[k], d_beta[k])
                 for j in range(n_hidden):
-                    gB[k, j] += d_beta[k] * window_drates[tau, j]
-                    d_drates[j] += B[k, j] * d_beta[k]
+                    gB[k, j] = mac(num, gB[k, j], d_beta[k], window_drates[tau, j], 0)
+                    d_drates[j] = synapse(num, d_drates[j], B[k, j], d_beta[k], 0)
         # x* = D x, so dL/dx = D^T dL/dx*; then through tanh: 1 - x^2.
         if decorrelation.shape[0] > 0:
             d_alpha[:] = 0.0
             for i in range(n_hidden):
                 for j in range(n_hidden):
-                    d_alpha[j] += decorrelation[i, j] * d_drates[i]
+                    d_alpha[j] = synapse(num, d_alpha[j], decorrelation[i, j], d_drates[i], 0)
         else:
             d_alpha[:] = d_drates
         for i in range(n_hidden):
             rate = window_rates[tau, i]
-            d_alpha[i] *= 1.0 - rate * rate
+            d_alpha[i] = mul(num, d_alpha[i], sub(num, 1.0, mul(num, rate, rate, 0)), 0)
         cut = window_reset[tau]
         for i in range(n_hidden):
             g = d_alpha[i]
-            gb[i] += g
+            gb[i] = add(num, gb[i], g)
             for j in range(n_in):
-                gA[i, j] += g * window_inputs[tau, j]
+                gA[i, j] = mac(num, gA[i, j], g, window_inputs[tau, j], 0)
             if not cut:
                 for j in range(n_hidden):
                     prev = window_start[j] if tau == 0 else window_drates[tau - 1, j]
-                    gR[i, j] += g * prev
+                    gR[i, j] = mac(num, gR[i, j], g, prev, 0)
         carry[:] = 0.0
         if not cut:
             for i in range(n_hidden):
                 g = d_alpha[i]
                 for j in range(n_hidden):
-                    carry[j] += R[i, j] * g
+                    carry[j] = synapse(num, carry[j], R[i, j], g, 0)
     return count
 
 
@@ -164,20 +166,20 @@ def bptt_train_step(
     window_outputs[position] = outputs
     loss = np.nan
     if has_target:
-        loss = step_loss(beta, outputs, targets_t, hp.loss)
+        loss = step_loss(num, beta, outputs, targets_t, hp.loss)
     drates[:] = new_drates
     counters[C_STEP] += 1
     position += 1
     if position == window_inputs.shape[0]:
         count = window_gradient(
-            params, grads, decorrelation, window_start, window_inputs, window_targets,
+            num, params, grads, decorrelation, window_start, window_inputs, window_targets,
             window_has_target, window_reset, window_rates, window_drates, window_outputs,
             work, hp.loss, n_in, n_hidden, n_out,
         )  # fmt: skip
         if count > 0:
             counters[C_UPDATES] += 1
             apply_update(
-                params, grads, moment1, moment2, counters[C_UPDATES], hp.optimizer,
+                num, params, grads, moment1, moment2, counters[C_UPDATES], hp.optimizer,
                 hp.learning_rate, hp.adam_beta1, hp.adam_beta2, hp.adam_eps,
             )  # fmt: skip
         if decorrelation.shape[0] > 0:

@@ -48,3 +48,18 @@ W_TMP_D = 15
 W_INPUT = 16  # the sample's inputs as states
 W_TARGET = 17  # the sample's targets as states
 N_WORK_ROWS = 18
+
+# Operations by kind, counted by the numeric primitives in the counting build
+# (kernels/numeric.py) and modelled by the profiler (runtime/profile.py).
+O_MAC = 0  # multiply-accumulate
+O_MUL = 1  # multiply (not accumulated)
+O_ADD = 2  # add or subtract
+O_SHIFT = 3  # fixed point: rounding shift of a product or value (an add and a shift)
+O_SELECT = 4  # compare or select: saturation of a store, max, a threshold test
+O_LOOKUP = 5  # activation or exp/log: a table look-up in fixed point
+O_DIV = 6  # division, reciprocal or square root
+O_RANDOM = 7  # random number drawn from the counter-based generator
+O_READ = 8  # weight or optimiser-state element read from memory
+O_WRITE = 9  # weight or optimiser-state element written to memory
+N_OPS = 10
+OP_NAMES = ("mac", "mul", "add", "shift", "select", "lookup", "div", "random", "read", "write")

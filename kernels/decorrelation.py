@@ -12,13 +12,16 @@ from timelocal.kernels.numeric import (
     FRAC_D,
     WIDE,
     add_change,
+    mac,
     mul,
     multiplier,
-    rescale,
+    read,
     rounding_key,
     scaled,
     state_frac,
     store_state,
+    sub,
+    zero,
 )
 
 # Index offset of D's stochastic rounding draws (the parameters use 0 .. P-1).
@@ -36,12 +39,11 @@ def decorrelation_update(num, decorrelation, weight_fracs, drates, rate, scratch
     frac = weight_fracs[FRAC_D]
     a_frac = state_frac(num)
     for j in range(n):
-        scratch[j] = rescale(num, 0, 0)
+        scratch[j] = zero(num)
     for i in range(n):
         xi = drates[i]
-        if xi != 0:
-            for j in range(n):
-                scratch[j] += mul(num, xi, decorrelation[i, j], frac)
+        for j in range(n):
+            scratch[j] = mac(num, scratch[j], xi, read(num, decorrelation[i, j]), frac)
     for j in range(n):
         scratch[j] = store_state(num, scratch[j], counters)
     mantissa, shift_of_factor = multiplier(num, -rate)
@@ -49,14 +51,13 @@ def decorrelation_update(num, decorrelation, weight_fracs, drates, rate, scratch
     shift = 2 * a_frac + WIDE - frac
     for i in range(n):
         xi = drates[i]
-        if xi == 0:
-            continue
         factor = scaled(num, xi, mantissa, shift_of_factor, -WIDE)
         key = rounding_key(num, seed, step, D_ROUNDING_OFFSET + i)
         for j in range(n):
-            residual = scratch[j] - mul(num, xi, decorrelation[i, j], frac)
+            # D[i, j] is read once (add_change counts the read) for both uses.
+            residual = sub(num, scratch[j], mul(num, xi, decorrelation[i, j], frac))
             decorrelation[i, j] = add_change(
-                num, decorrelation[i, j], factor * residual, shift, key, j, counters
+                num, decorrelation[i, j], mul(num, factor, residual, 0), shift, key, j, counters
             )
 
 

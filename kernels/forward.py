@@ -27,13 +27,23 @@ from timelocal.kernels.numeric import (
     FRAC_D,
     FRAC_R,
     activation,
+    add,
+    divide,
+    exponential,
     fixed_type,
     from_real,
+    logarithm,
+    mac,
+    maximum,
     mul,
+    read,
     rescale,
     state_frac,
     store_state,
+    sub,
+    synapse,
     to_real,
+    zero,
 )
 
 
@@ -83,63 +93,79 @@ def decorrelate_into(num, decorrelation, frac, rates, out, counters):
             out[i] = rates[i]
         return
     for i in range(n):
-        acc = rescale(num, 0, 0)
+        acc = zero(num)
         for j in range(n):
-            acc += mul(num, decorrelation[i, j], rates[j], frac)
+            acc = synapse(num, acc, decorrelation[i, j], rates[j], frac)
         out[i] = store_state(num, acc, counters)
 
 
 @njit(cache=True)
-def output_from_pre(beta, loss_kind, out):
+def output_from_pre(num, beta, loss_kind, out):
     """y = beta (MSE) or softmax(beta) (cross-entropy), written into out.
     (Fixed point supports MSE only: the precision refuses cross-entropy.)"""
-    m = beta.shape[0]
     if loss_kind == LOSS_MSE:
-        for k in range(m):
+        for k in range(beta.shape[0]):
             out[k] = beta[k]
         return
-    top = beta[0]
-    for k in range(1, m):
-        top = max(top, beta[k])
-    total = 0.0
-    for k in range(m):
-        out[k] = np.exp(beta[k] - top)
-        total += out[k]
-    for k in range(m):
-        out[k] /= total
+    softmax_into(num, beta, out)
+
+
+def softmax_into(num, beta, out):
+    """out = softmax(beta) (float only)."""
+
+
+@overload(softmax_into)
+def _softmax_into(num, beta, out):
+    if fixed_type(num):
+        # Never reached: the precision refuses cross-entropy in fixed point.
+        return lambda num, beta, out: None
+
+    def impl(num, beta, out):
+        m = beta.shape[0]
+        top = beta[0]
+        for k in range(1, m):
+            top = maximum(num, top, beta[k])
+        total = 0.0
+        for k in range(m):
+            out[k] = exponential(num, sub(num, beta[k], top))
+            total = add(num, total, out[k])
+        for k in range(m):
+            out[k] = divide(num, out[k], total, 0)
+
+    return impl
 
 
 @njit(cache=True)
-def step_loss(beta, outputs, targets, loss_kind):
+def step_loss(num, beta, outputs, targets, loss_kind):
     """l_t in float: squared error, or cross-entropy of softmax(beta)."""
     m = beta.shape[0]
     loss = 0.0
     if loss_kind == LOSS_MSE:
         for k in range(m):
-            d = outputs[k] - targets[k]
-            loss += d * d
+            d = sub(num, outputs[k], targets[k])
+            loss = mac(num, loss, d, d, 0)
         return loss
     top = beta[0]
     for k in range(1, m):
-        top = max(top, beta[k])
+        top = maximum(num, top, beta[k])
     total = 0.0
     for k in range(m):
-        total += np.exp(beta[k] - top)
-    log_norm = top + np.log(total)
+        total = add(num, total, exponential(num, sub(num, beta[k], top)))
+    log_norm = add(num, top, logarithm(num, total))
     for k in range(m):
         if targets[k] != 0.0:
-            loss -= targets[k] * (beta[k] - log_norm)
+            loss = sub(num, loss, mul(num, targets[k], sub(num, beta[k], log_norm), 0))
     return loss
 
 
 @njit(cache=True)
-def squared_error_exact(outputs, targets):
+def squared_error_exact(num, outputs, targets):
     """||y - y*||^2 of fixed-point states, exact: twice the states' fraction
     bits, 64-bit (so the two copies' loss difference has no rounding)."""
     loss = np.int64(0)
     for k in range(outputs.shape[0]):
-        d = np.int64(outputs[k]) - np.int64(targets[k])
-        loss += d * d
+        d = sub(num, np.int64(outputs[k]), np.int64(targets[k]))
+        loss = mac(num, loss, d, d, 0)
     return loss
 
 
@@ -150,9 +176,11 @@ def loss_value(num, beta, outputs, targets, loss_kind):
 @overload(loss_value, inline="always")
 def _loss_value(num, beta, outputs, targets, loss_kind):
     if fixed_type(num):
-        return lambda num, beta, outputs, targets, loss_kind: squared_error_exact(outputs, targets)
+        return lambda num, beta, outputs, targets, loss_kind: squared_error_exact(
+            num, outputs, targets
+        )
     return lambda num, beta, outputs, targets, loss_kind: step_loss(
-        beta, outputs, targets, loss_kind
+        num, beta, outputs, targets, loss_kind
     )
 
 
@@ -163,11 +191,11 @@ def real_loss(num, loss):
 
 
 @njit(cache=True)
-def output_gradient(outputs, targets, loss_kind, out):
+def output_gradient(num, outputs, targets, loss_kind, out):
     """d l_t / d beta_t: 2 (y - y*) for MSE, softmax - y* for cross-entropy."""
     scale = 2.0 if loss_kind == LOSS_MSE else 1.0
     for k in range(outputs.shape[0]):
-        out[k] = scale * (outputs[k] - targets[k])
+        out[k] = mul(num, scale, sub(num, outputs[k], targets[k]), 0)
 
 
 @njit(cache=True)
@@ -205,33 +233,35 @@ def hidden_twin_forward(
     twin = noisy_prev_drates.shape[0] > 0
     noisy = hidden_noise.shape[0] > 0
     for i in range(n_hidden):
-        acc = rescale(num, b[i], bias_shift)
+        acc = rescale(num, read(num, b[i]), bias_shift)
         for j in range(n_in):
-            acc += mul(num, A[i, j], inputs[j], frac_A)
+            acc = synapse(num, acc, A[i, j], inputs[j], frac_A)
         if twin:
+            # The input's part is the same for both copies; each R[i, j] is
+            # read once for both.
             noisy_acc = acc
             for j in range(n_hidden):
-                acc += mul(num, R[i, j], prev_drates[j], frac_R)
-                noisy_acc += mul(num, R[i, j], noisy_prev_drates[j], frac_R)
+                acc = synapse(num, acc, R[i, j], prev_drates[j], frac_R)
+                noisy_acc = mac(num, noisy_acc, R[i, j], noisy_prev_drates[j], frac_R)
             if noisy:
-                noisy_acc += hidden_noise[i]
+                noisy_acc = add(num, noisy_acc, hidden_noise[i])
             noisy_alpha[i] = store_state(num, noisy_acc, counters)
             noisy_rates[i] = activation(num, noisy_alpha[i])
         else:
             for j in range(n_hidden):
-                acc += mul(num, R[i, j], prev_drates[j], frac_R)
+                acc = synapse(num, acc, R[i, j], prev_drates[j], frac_R)
             if noisy:
-                acc += hidden_noise[i]
+                acc = add(num, acc, hidden_noise[i])
         alpha[i] = store_state(num, acc, counters)
         rates[i] = activation(num, alpha[i])
     if twin and decorrelation.shape[0] > 0:
         frac_D = weight_fracs[FRAC_D]
         for i in range(n_hidden):
-            acc = rescale(num, 0, 0)
-            noisy_acc = rescale(num, 0, 0)
+            acc = zero(num)
+            noisy_acc = zero(num)
             for j in range(n_hidden):
-                acc += mul(num, decorrelation[i, j], rates[j], frac_D)
-                noisy_acc += mul(num, decorrelation[i, j], noisy_rates[j], frac_D)
+                acc = synapse(num, acc, decorrelation[i, j], rates[j], frac_D)
+                noisy_acc = mac(num, noisy_acc, decorrelation[i, j], noisy_rates[j], frac_D)
             drates[i] = store_state(num, acc, counters)
             noisy_drates[i] = store_state(num, noisy_acc, counters)
     else:
@@ -267,24 +297,24 @@ def output_twin_forward(
     twin = noisy_drates.shape[0] > 0
     noisy = output_noise.shape[0] > 0
     for k in range(n_out):
-        acc = rescale(num, c[k], bias_shift)
+        acc = rescale(num, read(num, c[k]), bias_shift)
         if twin:
             noisy_acc = acc
             for j in range(n_hidden):
-                acc += mul(num, B[k, j], drates[j], frac_B)
-                noisy_acc += mul(num, B[k, j], noisy_drates[j], frac_B)
+                acc = synapse(num, acc, B[k, j], drates[j], frac_B)
+                noisy_acc = mac(num, noisy_acc, B[k, j], noisy_drates[j], frac_B)
             if noisy:
-                noisy_acc += output_noise[k]
+                noisy_acc = add(num, noisy_acc, output_noise[k])
             noisy_beta[k] = store_state(num, noisy_acc, counters)
         else:
             for j in range(n_hidden):
-                acc += mul(num, B[k, j], drates[j], frac_B)
+                acc = synapse(num, acc, B[k, j], drates[j], frac_B)
             if noisy:
-                acc += output_noise[k]
+                acc = add(num, acc, output_noise[k])
         beta[k] = store_state(num, acc, counters)
-    output_from_pre(beta, loss_kind, outputs)
+    output_from_pre(num, beta, loss_kind, outputs)
     if twin:
-        output_from_pre(noisy_beta, loss_kind, noisy_outputs)
+        output_from_pre(num, noisy_beta, loss_kind, noisy_outputs)
 
 
 @njit(cache=True)

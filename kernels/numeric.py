@@ -25,6 +25,12 @@ Fixed point, as implemented here:
   reproducible) or to nearest, as the precision says.
 - tanh is a piecewise-linear table over [0, 8) with odd symmetry.
 - Gaussian noise is a scaled sum of four 16-bit uniforms from one hash.
+
+The counting build (the profiler's check, runtime/profile.py): the records
+``CountingFloatNumeric`` and ``CountingFixedNumeric`` carry an ``ops`` array,
+and every primitive adds what it does to it by kind (codes.O_*). The same rule
+kernels compiled for a counting record count their own operations; for the
+plain records ``tally`` is empty and compiles away.
 """
 
 import math
@@ -33,18 +39,37 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
-from timelocal.kernels.codes import C_SAT_ERRORS, C_SAT_SIGNALS, C_SAT_STATES, C_SAT_WEIGHTS
+from timelocal.kernels.codes import (
+    C_SAT_ERRORS,
+    C_SAT_SIGNALS,
+    C_SAT_STATES,
+    C_SAT_WEIGHTS,
+    N_OPS,
+    O_ADD,
+    O_DIV,
+    O_LOOKUP,
+    O_MAC,
+    O_MUL,
+    O_RANDOM,
+    O_READ,
+    O_SELECT,
+    O_SHIFT,
+    O_WRITE,
+)
 from timelocal.kernels.rng import counter_hash, gaussian, mix64
 
 # Random stream of the stochastic rounding of weight changes (see rng.py).
 ROUNDING = 4
 
 FloatNumeric = namedtuple("FloatNumeric", "bits")
-FixedNumeric = namedtuple(
-    "FixedNumeric",
+_FIXED_FIELDS = (
     "w_lo w_hi a_frac a_lo a_hi e_frac e_lo e_hi g_frac g_lo g_hi stochastic "
-    "tanh_table tanh_shift noise_gain",
+    "tanh_table tanh_shift noise_gain"
 )
+FixedNumeric = namedtuple("FixedNumeric", _FIXED_FIELDS)
+# The counting build: the same fields plus ``ops`` (int64, codes.N_OPS).
+CountingFloatNumeric = namedtuple("CountingFloatNumeric", "bits ops")
+CountingFixedNumeric = namedtuple("CountingFixedNumeric", _FIXED_FIELDS + " ops")
 
 # Indices of the per-matrix weight fraction bits (state array ``weight_fracs``).
 FRAC_A, FRAC_R, FRAC_B, FRAC_BIAS_H, FRAC_BIAS_O, FRAC_D = range(6)
@@ -65,8 +90,53 @@ def tanh_table(a_frac: int) -> np.ndarray:
 
 
 def fixed_type(num):
-    """At typing time: is ``num``'s Numba type the fixed-point record?"""
-    return isinstance(num, types.BaseNamedTuple) and num.instance_class is FixedNumeric
+    """At typing time: is ``num``'s Numba type a fixed-point record?"""
+    return isinstance(num, types.BaseNamedTuple) and num.instance_class in (
+        FixedNumeric,
+        CountingFixedNumeric,
+    )
+
+
+def counting_type(num):
+    """At typing time: is ``num`` a record of the counting build?"""
+    return isinstance(num, types.BaseNamedTuple) and num.instance_class in (
+        CountingFloatNumeric,
+        CountingFixedNumeric,
+    )
+
+
+def counting(record):
+    """The counting-build twin of a numeric record, with a zeroed ``ops``."""
+    ops = np.zeros(N_OPS, np.int64)
+    if isinstance(record, FixedNumeric):
+        return CountingFixedNumeric(*record, ops)
+    return CountingFloatNumeric(record.bits, ops)
+
+
+def tally(num, kind, amount):
+    """Count ``amount`` operations of ``kind`` (counting build only)."""
+
+
+@overload(tally, inline="always")
+def _tally(num, kind, amount):
+    if counting_type(num):
+
+        def impl(num, kind, amount):
+            num.ops[kind] += amount
+
+        return impl
+    return lambda num, kind, amount: None
+
+
+def zero(num):
+    """The accumulator's zero (no operation)."""
+
+
+@overload(zero, inline="always")
+def _zero(num):
+    if fixed_type(num):
+        return lambda num: np.int64(0)
+    return lambda num: 0
 
 
 @njit(cache=True)
@@ -95,8 +165,160 @@ def mul(num, x, y, shift):
 @overload(mul, inline="always")
 def _mul(num, x, y, shift):
     if fixed_type(num):
-        return lambda num, x, y, shift: _shift_round(np.int64(x) * np.int64(y), shift)
-    return lambda num, x, y, shift: x * y
+
+        def fixed(num, x, y, shift):
+            tally(num, O_MUL, 1)
+            tally(num, O_SHIFT, 1)
+            return _shift_round(np.int64(x) * np.int64(y), shift)
+
+        return fixed
+
+    def impl(num, x, y, shift):
+        tally(num, O_MUL, 1)
+        return x * y
+
+    return impl
+
+
+def mac(num, acc, x, y, shift):
+    """acc + x * y (a multiply-accumulate; in fixed point the product is
+    shifted right by ``shift``, rounded, before the add)."""
+
+
+@overload(mac, inline="always")
+def _mac(num, acc, x, y, shift):
+    if fixed_type(num):
+
+        def fixed(num, acc, x, y, shift):
+            tally(num, O_MAC, 1)
+            tally(num, O_SHIFT, 1)
+            return acc + _shift_round(np.int64(x) * np.int64(y), shift)
+
+        return fixed
+
+    def impl(num, acc, x, y, shift):
+        tally(num, O_MAC, 1)
+        return acc + x * y
+
+    return impl
+
+
+def read(num, value):
+    """A weight (or optimiser state) read from memory: counted, unchanged."""
+
+
+@overload(read, inline="always")
+def _read(num, value):
+    def impl(num, value):
+        tally(num, O_READ, 1)
+        return value
+
+    return impl
+
+
+def synapse(num, acc, weight, x, shift):
+    """``mac`` whose first factor is read from weight memory (counted as a
+    weight read too): acc + weight * x."""
+
+
+@overload(synapse, inline="always")
+def _synapse(num, acc, weight, x, shift):
+    def impl(num, acc, weight, x, shift):
+        tally(num, O_READ, 1)
+        return mac(num, acc, weight, x, shift)
+
+    return impl
+
+
+def add(num, x, y):
+    """x + y (same format)."""
+
+
+@overload(add, inline="always")
+def _add(num, x, y):
+    def impl(num, x, y):
+        tally(num, O_ADD, 1)
+        return x + y
+
+    return impl
+
+
+def sub(num, x, y):
+    """x - y (same format)."""
+
+
+@overload(sub, inline="always")
+def _sub(num, x, y):
+    def impl(num, x, y):
+        tally(num, O_ADD, 1)
+        return x - y
+
+    return impl
+
+
+def above(num, x, threshold):
+    """x > threshold (a compare)."""
+
+
+@overload(above, inline="always")
+def _above(num, x, threshold):
+    def impl(num, x, threshold):
+        tally(num, O_SELECT, 1)
+        return x > threshold
+
+    return impl
+
+
+def maximum(num, x, y):
+    """max(x, y) (a compare and select)."""
+
+
+@overload(maximum, inline="always")
+def _maximum(num, x, y):
+    def impl(num, x, y):
+        tally(num, O_SELECT, 1)
+        return max(x, y)
+
+    return impl
+
+
+def exponential(num, x):
+    """exp(x) (float only: softmax)."""
+
+
+@overload(exponential, inline="always")
+def _exponential(num, x):
+    def impl(num, x):
+        tally(num, O_LOOKUP, 1)
+        return np.exp(x)
+
+    return impl
+
+
+def logarithm(num, x):
+    """log(x) (float only: cross-entropy)."""
+
+
+@overload(logarithm, inline="always")
+def _logarithm(num, x):
+    def impl(num, x):
+        tally(num, O_LOOKUP, 1)
+        return np.log(x)
+
+    return impl
+
+
+def root(num, x):
+    """sqrt(x) (float only: Adam), counted with the divisions."""
+
+
+@overload(root, inline="always")
+def _root(num, x):
+    def impl(num, x):
+        tally(num, O_DIV, 1)
+        return np.sqrt(x)
+
+    return impl
 
 
 def rescale(num, value, shift):
@@ -106,7 +328,12 @@ def rescale(num, value, shift):
 @overload(rescale, inline="always")
 def _rescale(num, value, shift):
     if fixed_type(num):
-        return lambda num, value, shift: _shift_round(np.int64(value), shift)
+
+        def fixed(num, value, shift):
+            tally(num, O_SHIFT, 1)
+            return _shift_round(np.int64(value), shift)
+
+        return fixed
     return lambda num, value, shift: value
 
 
@@ -120,6 +347,7 @@ def _divide(num, numerator, denominator, shift):
     if fixed_type(num):
 
         def impl(num, numerator, denominator, shift):
+            tally(num, O_DIV, 1)
             scaled = np.int64(numerator) << shift
             half = denominator >> 1
             if scaled >= 0:
@@ -127,7 +355,12 @@ def _divide(num, numerator, denominator, shift):
             return -((-scaled + half) // denominator)
 
         return impl
-    return lambda num, numerator, denominator, shift: numerator / denominator
+
+    def impl_float(num, numerator, denominator, shift):
+        tally(num, O_DIV, 1)
+        return numerator / denominator
+
+    return impl_float
 
 
 def constant(num, value, frac):
@@ -148,9 +381,12 @@ def store_state(num, value, counters):
 @overload(store_state, inline="always")
 def _store_state(num, value, counters):
     if fixed_type(num):
-        return lambda num, value, counters: _saturate(
-            value, num.a_lo, num.a_hi, counters, C_SAT_STATES
-        )
+
+        def fixed(num, value, counters):
+            tally(num, O_SELECT, 1)
+            return _saturate(value, num.a_lo, num.a_hi, counters, C_SAT_STATES)
+
+        return fixed
     return lambda num, value, counters: value
 
 
@@ -161,9 +397,12 @@ def store_error(num, value, counters):
 @overload(store_error, inline="always")
 def _store_error(num, value, counters):
     if fixed_type(num):
-        return lambda num, value, counters: _saturate(
-            value, num.e_lo, num.e_hi, counters, C_SAT_ERRORS
-        )
+
+        def fixed(num, value, counters):
+            tally(num, O_SELECT, 1)
+            return _saturate(value, num.e_lo, num.e_hi, counters, C_SAT_ERRORS)
+
+        return fixed
     return lambda num, value, counters: value
 
 
@@ -174,9 +413,12 @@ def store_signal(num, value, counters):
 @overload(store_signal, inline="always")
 def _store_signal(num, value, counters):
     if fixed_type(num):
-        return lambda num, value, counters: _saturate(
-            value, num.g_lo, num.g_hi, counters, C_SAT_SIGNALS
-        )
+
+        def fixed(num, value, counters):
+            tally(num, O_SELECT, 1)
+            return _saturate(value, num.g_lo, num.g_hi, counters, C_SAT_SIGNALS)
+
+        return fixed
     return lambda num, value, counters: value
 
 
@@ -187,9 +429,12 @@ def store_weight(num, value, counters):
 @overload(store_weight, inline="always")
 def _store_weight(num, value, counters):
     if fixed_type(num):
-        return lambda num, value, counters: _saturate(
-            value, num.w_lo, num.w_hi, counters, C_SAT_WEIGHTS
-        )
+
+        def fixed(num, value, counters):
+            tally(num, O_SELECT, 1)
+            return _saturate(value, num.w_lo, num.w_hi, counters, C_SAT_WEIGHTS)
+
+        return fixed
     return lambda num, value, counters: value
 
 
@@ -224,8 +469,18 @@ def activation(num, value):
 @overload(activation, inline="always")
 def _activation(num, value):
     if fixed_type(num):
-        return lambda num, value: tanh_fixed(num.tanh_table, num.tanh_shift, value)
-    return lambda num, value: np.tanh(value)
+
+        def fixed(num, value):
+            tally(num, O_LOOKUP, 1)
+            return tanh_fixed(num.tanh_table, num.tanh_shift, value)
+
+        return fixed
+
+    def impl(num, value):
+        tally(num, O_LOOKUP, 1)
+        return np.tanh(value)
+
+    return impl
 
 
 @njit(cache=True)
@@ -248,10 +503,35 @@ def noise(num, seed, stream, step, index, sigma):
 @overload(noise, inline="always")
 def _noise(num, seed, stream, step, index, sigma):
     if fixed_type(num):
-        return lambda num, seed, stream, step, index, sigma: gaussian_fixed(
-            seed, stream, step, index, num.noise_gain
-        )
-    return lambda num, seed, stream, step, index, sigma: sigma * gaussian(seed, stream, step, index)
+
+        def fixed(num, seed, stream, step, index, sigma):
+            _tally_gaussian(num)
+            return gaussian_fixed(seed, stream, step, index, num.noise_gain)
+
+        return fixed
+
+    def impl(num, seed, stream, step, index, sigma):
+        _tally_gaussian(num)
+        return sigma * gaussian(seed, stream, step, index)
+
+    return impl
+
+
+def _tally_gaussian(num):
+    """One scaled Gaussian draw: the draw, the scaling (and its shift)."""
+
+
+@overload(_tally_gaussian, inline="always")
+def _tally_gaussian_impl(num):
+    fixed = fixed_type(num)
+
+    def impl(num):
+        tally(num, O_RANDOM, 1)
+        tally(num, O_MUL, 1)
+        if fixed:
+            tally(num, O_SHIFT, 1)
+
+    return impl
 
 
 def weight_noise_scale(num, sigma, frac):
@@ -281,10 +561,18 @@ def weight_noise(num, seed, stream, step, index, scale):
 @overload(weight_noise, inline="always")
 def _weight_noise(num, seed, stream, step, index, scale):
     if fixed_type(num):
-        return lambda num, seed, stream, step, index, scale: gaussian_fixed(
-            seed, stream, step, index, scale
-        )
-    return lambda num, seed, stream, step, index, scale: scale * gaussian(seed, stream, step, index)
+
+        def fixed(num, seed, stream, step, index, scale):
+            _tally_gaussian(num)
+            return gaussian_fixed(seed, stream, step, index, scale)
+
+        return fixed
+
+    def impl(num, seed, stream, step, index, scale):
+        _tally_gaussian(num)
+        return scale * gaussian(seed, stream, step, index)
+
+    return impl
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -312,7 +600,13 @@ def rounding_key(num, seed, step, row):
 @overload(rounding_key, inline="always")
 def _rounding_key(num, seed, step, row):
     if fixed_type(num):
-        return lambda num, seed, step, row: counter_hash(seed, ROUNDING, step, row)
+
+        def fixed(num, seed, step, row):
+            if num.stochastic:
+                tally(num, O_RANDOM, 1)
+            return counter_hash(seed, ROUNDING, step, row)
+
+        return fixed
     return lambda num, seed, step, row: np.uint64(0)
 
 
@@ -327,12 +621,26 @@ def _add_change(num, weight, change, shift, key, index, counters):
     if fixed_type(num):
 
         def impl(num, weight, change, shift, key, index, counters):
+            tally(num, O_READ, 1)
+            tally(num, O_ADD, 1)
+            tally(num, O_SHIFT, 1)
+            tally(num, O_SELECT, 1)
+            tally(num, O_WRITE, 1)
+            if num.stochastic:
+                tally(num, O_RANDOM, 1)
             rounded = round_change(np.int64(change), shift, num.stochastic, key, index)
             return _saturate(np.int64(weight) + rounded, num.w_lo, num.w_hi, counters,
                              C_SAT_WEIGHTS)  # fmt: skip
 
         return impl
-    return lambda num, weight, change, shift, key, index, counters: weight + change
+
+    def impl_float(num, weight, change, shift, key, index, counters):
+        tally(num, O_READ, 1)
+        tally(num, O_ADD, 1)
+        tally(num, O_WRITE, 1)
+        return weight + change
+
+    return impl_float
 
 
 def to_real(num, value, frac):
@@ -433,7 +741,16 @@ def scaled(num, value, mantissa, shift_of_factor, shift):
 @overload(scaled, inline="always")
 def _scaled(num, value, mantissa, shift_of_factor, shift):
     if fixed_type(num):
-        return lambda num, value, mantissa, shift_of_factor, shift: _shift_round(
-            np.int64(value) * mantissa, shift_of_factor + shift
-        )
-    return lambda num, value, mantissa, shift_of_factor, shift: value * mantissa
+
+        def fixed(num, value, mantissa, shift_of_factor, shift):
+            tally(num, O_MUL, 1)
+            tally(num, O_SHIFT, 1)
+            return _shift_round(np.int64(value) * mantissa, shift_of_factor + shift)
+
+        return fixed
+
+    def impl(num, value, mantissa, shift_of_factor, shift):
+        tally(num, O_MUL, 1)
+        return value * mantissa
+
+    return impl

@@ -4,27 +4,36 @@ Adam keeps two moments per weight: O(1) in time, and part of the state that
 checkpoints and the profile see.
 """
 
-import numpy as np
 from numba import njit
-from timelocal.kernels.codes import OPT_SGD
+from timelocal.kernels.codes import O_WRITE, OPT_SGD
+from timelocal.kernels.numeric import add, divide, mul, read, root, sub, tally
 
 
 @njit(cache=True)
 def apply_update(
-    params, grads, moment1, moment2, update_count, optimizer, learning_rate, beta1, beta2, eps
-):
+    num, params, grads, moment1, moment2, update_count, optimizer, learning_rate, beta1, beta2,
+    eps,
+):  # fmt: skip
     """One descent step with gradient estimate ``grads``; ``update_count`` is
-    the number of this update, counting from 1 (Adam's bias correction)."""
+    the number of this update, counting from 1 (Adam's bias correction).
+    Float only; the arithmetic goes through the numeric primitives so that
+    the profiler's counting build sees it."""
     if optimizer == OPT_SGD:
         for p in range(params.shape[0]):
-            params[p] -= learning_rate * grads[p]
+            params[p] = sub(num, read(num, params[p]), mul(num, learning_rate, grads[p], 0))
+            tally(num, O_WRITE, 1)
         return
     correction1 = 1.0 - beta1**update_count
     correction2 = 1.0 - beta2**update_count
+    keep1, keep2 = 1.0 - beta1, 1.0 - beta2
     for p in range(params.shape[0]):
         g = grads[p]
-        moment1[p] = beta1 * moment1[p] + (1.0 - beta1) * g
-        moment2[p] = beta2 * moment2[p] + (1.0 - beta2) * g * g
-        params[p] -= (
-            learning_rate * (moment1[p] / correction1) / (np.sqrt(moment2[p] / correction2) + eps)
-        )
+        m1 = add(num, mul(num, beta1, read(num, moment1[p]), 0), mul(num, keep1, g, 0))
+        m2 = add(num, mul(num, beta2, read(num, moment2[p]), 0),
+                 mul(num, mul(num, keep2, g, 0), g, 0))  # fmt: skip
+        moment1[p] = m1
+        moment2[p] = m2
+        step = divide(num, mul(num, learning_rate, divide(num, m1, correction1, 0), 0),
+                      add(num, root(num, divide(num, m2, correction2, 0)), eps), 0)  # fmt: skip
+        params[p] = sub(num, read(num, params[p]), step)
+        tally(num, O_WRITE, 3)

@@ -15,6 +15,7 @@ is the float and the fixed-point rule.
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 from timelocal.kernels.codes import (
     C_SKIP_HIDDEN,
     C_SKIP_OUTPUT,
@@ -57,14 +58,19 @@ from timelocal.kernels.numeric import (
     FRAC_BIAS_O,
     FRAC_D,
     FRAC_R,
+    above,
     activation,
+    add,
     add_change,
     constant,
     divide,
     error_frac,
+    fixed_type,
+    mac,
     mul,
     multiplier,
     noise,
+    read,
     rescale,
     rounding_key,
     scaled,
@@ -73,8 +79,10 @@ from timelocal.kernels.numeric import (
     store_error,
     store_signal,
     store_state,
+    sub,
     weight_noise,
     weight_noise_scale,
+    zero,
 )
 from timelocal.kernels.optim import apply_update
 from timelocal.kernels.rng import HIDDEN_NOISE, OUTPUT_NOISE, WEIGHT_NOISE
@@ -102,9 +110,9 @@ def noisy_matvec(num, acc, W, presyn, frac, seed, step, offset, row, scale):
     """acc + (W[row] + sigma z) . presyn with z drawn per flat index (WP)."""
     n = W.shape[1]
     for j in range(n):
-        weight = W[row, j] + weight_noise(num, seed, WEIGHT_NOISE, step, offset + row * n + j,
-                                          scale)  # fmt: skip
-        acc += mul(num, weight, presyn[j], frac)
+        weight = add(num, read(num, W[row, j]),
+                     weight_noise(num, seed, WEIGHT_NOISE, step, offset + row * n + j, scale))  # fmt: skip
+        acc = mac(num, acc, weight, presyn[j], frac)
     return acc
 
 
@@ -121,7 +129,8 @@ def hidden_weight_noisy_forward(num, A, R, b, decorrelation, weight_fracs, prev_
     scale_R = weight_noise_scale(num, sigma, frac_R)
     scale_b = weight_noise_scale(num, sigma, frac_b)
     for i in range(n_hidden):
-        bias = b[i] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_b + i, scale_b)
+        bias = add(num, read(num, b[i]),
+                   weight_noise(num, seed, WEIGHT_NOISE, step, offset_b + i, scale_b))  # fmt: skip
         acc = rescale(num, bias, frac_b - a_frac)
         acc = noisy_matvec(num, acc, A, inputs, frac_A, seed, step, 0, i, scale_A)
         acc = noisy_matvec(num, acc, R, prev_drates, frac_R, seed, step, offset_R, i, scale_R)
@@ -140,11 +149,12 @@ def output_weight_noisy_forward(num, B, c, weight_fracs, drates, seed, step, sig
     scale_B = weight_noise_scale(num, sigma, frac_B)
     scale_c = weight_noise_scale(num, sigma, frac_c)
     for k in range(n_out):
-        bias = c[k] + weight_noise(num, seed, WEIGHT_NOISE, step, offset_c + k, scale_c)
+        bias = add(num, read(num, c[k]),
+                   weight_noise(num, seed, WEIGHT_NOISE, step, offset_c + k, scale_c))  # fmt: skip
         acc = rescale(num, bias, frac_c - state_frac(num))
         acc = noisy_matvec(num, acc, B, drates, frac_B, seed, step, offset_B, k, scale_B)
         beta[k] = store_state(num, acc, counters)
-    output_from_pre(beta, loss_kind, outputs)
+    output_from_pre(num, beta, loss_kind, outputs)
 
 
 @njit(cache=True)
@@ -164,7 +174,7 @@ def matrix_update(num, W, apply, signal, presyn, shift, seed, step, key_offset, 
                                      counters)  # fmt: skip
         else:
             for j in range(W.shape[1]):
-                W[i, j] = s * presyn[j]
+                W[i, j] = mul(num, s, presyn[j], 0)
 
 
 @njit(cache=True)
@@ -187,7 +197,9 @@ def np_layer_signal(num, gain, loss_delta, sigma, layer_noise, signal, counters)
     for i in range(layer_noise.shape[0]):
         signal[i] = store_signal(
             num,
-            scaled(num, loss_delta * layer_noise[i], mantissa, shift_of_factor, shift),
+            scaled(
+                num, mul(num, loss_delta, layer_noise[i], 0), mantissa, shift_of_factor, shift
+            ),  # fmt: skip
             counters,
         )
 
@@ -199,12 +211,12 @@ def anp_layer_signal(num, gain, floor, loss_delta, pre, noisy_pre, signal, count
     layer and step, none per neuron."""
     n = pre.shape[0]
     a_frac = state_frac(num)
-    norm = mul(num, 0, 0, 0)
+    norm = zero(num)
     for i in range(n):
-        delta = noisy_pre[i] - pre[i]
+        delta = sub(num, noisy_pre[i], pre[i])
         signal[i] = delta
-        norm += mul(num, delta, delta, 0)  # exact: twice the state bits
-    if not norm > constant(num, floor, 2 * a_frac):
+        norm = mac(num, norm, delta, delta, 0)  # exact: twice the state bits
+    if not above(num, norm, constant(num, floor, 2 * a_frac)):
         for i in range(n):
             signal[i] = 0
         return False
@@ -233,7 +245,8 @@ def wp_matrix_update(num, W, apply, mantissa, shift_of_factor, loss_delta, seed,
             perturbation = weight_noise(num, seed, WEIGHT_NOISE, step, p, scale)
             # dl (error bits) * noise (weight bits) * factor: rounded once,
             # by the error bits, into the weight.
-            change = scaled(num, loss_delta * perturbation, mantissa, shift_of_factor, 0)
+            change = scaled(num, mul(num, loss_delta, perturbation, 0), mantissa,
+                            shift_of_factor, 0)  # fmt: skip
             if apply:
                 W[i, j] = add_change(num, W[i, j], change, e_frac, key, p, counters)
             else:
@@ -250,13 +263,24 @@ def layer_signal(num, hp, gain, loss_delta, pre, noisy_pre, layer_noise, signal,
     return True
 
 
-@njit(cache=True)
-def adam_array(W, grads, moment1, moment2, update_count, hp):
+def adam_array(num, W, grads, moment1, moment2, update_count, hp):
     """Adam on one weight array (elementwise: the same numbers as on the flat
-    vector)."""
-    apply_update(W.reshape(W.size), grads.reshape(grads.size), moment1.reshape(moment1.size),
-                 moment2.reshape(moment2.size), update_count, hp.optimizer, hp.learning_rate,
-                 hp.adam_beta1, hp.adam_beta2, hp.adam_eps)  # fmt: skip
+    vector). Float only."""
+
+
+@overload(adam_array)
+def _adam_array(num, W, grads, moment1, moment2, update_count, hp):
+    if fixed_type(num):
+        # Never reached: the precision refuses Adam in fixed point.
+        return lambda num, W, grads, moment1, moment2, update_count, hp: None
+
+    def impl(num, W, grads, moment1, moment2, update_count, hp):
+        apply_update(num, W.reshape(W.size), grads.reshape(grads.size),
+                     moment1.reshape(moment1.size), moment2.reshape(moment2.size), update_count,
+                     hp.optimizer, hp.learning_rate, hp.adam_beta1, hp.adam_beta2,
+                     hp.adam_eps)  # fmt: skip
+
+    return impl
 
 
 # -- the two layers' phases --------------------------------------------------
@@ -318,7 +342,7 @@ def output_spike(num, hp, learn, B, c, weight_fracs, counters, work, drates, noi
     output_noise = work[W_OUTPUT_NOISE, :n_out]
     empty = beta[:0]
     step = counters[C_STEP]
-    zero = rescale(num, 0, 0)
+    no_delta = zero(num)
     if not learn or hp.rule == RULE_WP:
         output_twin_forward(num, B, c, weight_fracs, drates, empty, empty, hp.loss, counters,
                             beta, outputs, empty, empty)  # fmt: skip
@@ -331,14 +355,14 @@ def output_spike(num, hp, learn, B, c, weight_fracs, counters, work, drates, noi
         output_twin_forward(num, B, c, weight_fracs, drates, noisy_drates, output_noise, hp.loss,
                             counters, beta, outputs, noisy_beta, noisy_outputs)  # fmt: skip
     if not has_target:
-        return np.nan, np.nan, zero
+        return np.nan, np.nan, no_delta
     clean = loss_value(num, beta, outputs, targets, hp.loss)
     if not learn:
-        return real_loss(num, clean), np.nan, zero
+        return real_loss(num, clean), np.nan, no_delta
     noisy = loss_value(num, noisy_beta, noisy_outputs, targets, hp.loss)
     # Exact difference (twice the state bits), then one rounding to errors.
     loss_delta = store_error(
-        num, rescale(num, noisy - clean, 2 * state_frac(num) - error_frac(num)), counters
+        num, rescale(num, sub(num, noisy, clean), 2 * state_frac(num) - error_frac(num)), counters
     )
     return real_loss(num, clean), real_loss(num, noisy), loss_delta
 
@@ -376,8 +400,8 @@ def output_learn(num, hp, B, c, grad_B, grad_c, moment1_B, moment1_c, moment2_B,
                     hp.seed, step, offset_c, counters)  # fmt: skip
     if not sgd:
         update_count = counters[C_UPDATES] + 1
-        adam_array(B, grad_B, moment1_B, moment2_B, update_count, hp)
-        adam_array(c, grad_c, moment1_c, moment2_c, update_count, hp)
+        adam_array(num, B, grad_B, moment1_B, moment2_B, update_count, hp)
+        adam_array(num, c, grad_c, moment1_c, moment2_c, update_count, hp)
 
 
 @njit(cache=True)
@@ -425,9 +449,9 @@ def hidden_learn(num, hp, learn, has_target, A, R, b, grad_A, grad_R, grad_b, mo
                         hp.seed, step, offset_b, counters)  # fmt: skip
         if not sgd:
             update_count = counters[C_UPDATES] + 1
-            adam_array(A, grad_A, moment1_A, moment2_A, update_count, hp)
-            adam_array(R, grad_R, moment1_R, moment2_R, update_count, hp)
-            adam_array(b, grad_b, moment1_b, moment2_b, update_count, hp)
+            adam_array(num, A, grad_A, moment1_A, moment2_A, update_count, hp)
+            adam_array(num, R, grad_R, moment1_R, moment2_R, update_count, hp)
+            adam_array(num, b, grad_b, moment1_b, moment2_b, update_count, hp)
     noisy_new_drates = work[W_NOISY_DRATES, :n_hidden]
     for i in range(n_hidden):
         drates[i] = new_drates[i]
