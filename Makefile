@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fixed_point.py
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/lava_speed.py
+	$(BIN)/python benchmarks/profile.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -459,6 +459,116 @@ def _json_value(value):
     return value
 
 
+@main.command(context_settings={"show_default": True})
+@click.option("--rule", type=click.Choice(list(RULES)), required=True, help="Learning rule.")
+@click.option("--decorrelate/--no-decorrelate", default=False, help="With decorrelation D.")
+@click.option("--hidden", type=click.IntRange(min=1), default=100, help="Hidden units.")
+@click.option("--inputs", "n_inputs", type=click.IntRange(min=1), default=1, help="Inputs.")
+@click.option("--outputs", "n_outputs", type=click.IntRange(min=1), default=1, help="Outputs.")
+@click.option(
+    "--precision", default="float64", metavar="NAME|fixed:...",
+    help="float64, float32, fixed16, loihi8 or fixed:... (as for `run`); memory counts its widths.",
+)  # fmt: skip
+@click.option("--loss", type=click.Choice(list(LOSSES)), default="mse", help="Loss.")
+@click.option(
+    "--window", type=click.IntRange(min=1), default=None,
+    help="BPTT's window T (its stored steps: memory grows with it).",
+)  # fmt: skip
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE",
+    help="Hyper-parameter, e.g. optimizer=adam (Adam's moments are counted).",
+)  # fmt: skip
+@click.option(
+    "--budget", default=None, metavar="loihi2|memory=..,neurons=..,ops=..,cores=..",
+    help="Check against a per-core budget and report the cores needed "
+    "(loihi2: 128 KiB, 8192 neurons, 2^20 ops per step per core, 128 cores; memory and ops "
+    "are assumptions). Exit 1 if the network needs more cores than the budget has.",
+)  # fmt: skip
+@click.option(
+    "--sweep-hidden", default=None, metavar="N,N,...",
+    help="Profile at each hidden size and print how memory, operations and time grow.",
+)  # fmt: skip
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), default=None,
+    help="With --sweep-hidden: save a log-log plot of the growth (PNG, needs matplotlib).",
+)  # fmt: skip
+@click.option("--time/--no-time", "measure", default=True, help="Measure host time per step.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def profile(rule, decorrelate, hidden, n_inputs, n_outputs, precision, loss, window, params,
+            budget, sweep_hidden, plot, measure, as_json):  # fmt: skip
+    """What one time step of a network costs: bytes of state by kind (host
+    storage and the precision's own widths), operations by kind and phase
+    (counted exactly as the kernels do them: a test checks the model against
+    an instrumented build), and measured host time.
+
+    \b
+    timelocal profile --rule anp --decorrelate --hidden 256 --precision fixed16
+    timelocal profile --rule bptt --window 1000 --hidden 64
+    timelocal profile --rule anp --sweep-hidden 16,64,256,1024 --plot growth.png
+    timelocal profile --rule danp --hidden 512 --budget loihi2
+    """
+    from timelocal.runtime import profile as prof
+
+    extra = _parse_params(params)
+    if window is not None:
+        if rule != "bptt":
+            raise click.UsageError("--window applies to bptt (the window it stores)")
+        extra["window"] = window
+    try:
+        check_budget = prof.parse_budget(budget) if budget else None
+        sizes = [hidden]
+        if sweep_hidden:
+            sizes = [int(part) for part in sweep_hidden.split(",") if part.strip()]
+            if not sizes or min(sizes) < 1:
+                raise ValueError
+    except ValueError:
+        raise click.UsageError(
+            f"--sweep-hidden takes sizes like 16,64,256, got {sweep_hidden!r}"
+        ) from None
+    except TimelocalError as exc:
+        raise click.UsageError(str(exc)) from None
+    if plot and not sweep_hidden:
+        raise click.UsageError("--plot needs --sweep-hidden")
+    results = []
+    for n in sizes:
+        try:
+            spec = NetworkSpec(rule, n_inputs=n_inputs, n_outputs=n_outputs, n_hidden=n,
+                               decorrelate=decorrelate, loss=loss, precision=precision,
+                               params=extra)  # fmt: skip
+        except TimelocalError as exc:
+            raise click.UsageError(str(exc)) from None
+        if measure and len(sizes) > 1 and not as_json:
+            click.echo(f"measuring n={n} ...", err=True)
+        results.append(prof.profile(spec, measure_time=measure))
+    checks = [prof.cores_needed(r, check_budget) if check_budget else None for r in results]
+    if as_json:
+        entries = []
+        for result, check in zip(results, checks, strict=True):
+            entry = result.to_dict()
+            if check:
+                entry["budget"] = {**check, "description": check_budget.describe()}
+            entries.append(entry)
+        click.echo(json.dumps(entries[0] if not sweep_hidden else {"sweep": entries}))
+    elif not sweep_hidden:
+        click.echo(prof.render(results[0], checks[0]))
+        if check_budget:
+            click.echo(check_budget.describe())
+    else:
+        click.echo(prof.render_sweep(results, checks))
+    if plot:
+        try:
+            prof.plot_sweep(results, plot)
+        except ImportError:
+            raise click.ClickException(
+                "--plot needs matplotlib: pip install 'timelocal[bench]'"
+            ) from None
+        click.echo(f"wrote {plot}", err=True)
+    if any(check and not check["fits"] for check in checks):
+        raise click.ClickException(
+            f"the network needs more cores than the budget's {check_budget.cores}"
+        )
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def rules(as_json):

@@ -5,8 +5,9 @@ checkpoints and the profile see.
 """
 
 from numba import njit
+from numba.extending import overload
 from timelocal.kernels.codes import O_WRITE, OPT_SGD
-from timelocal.kernels.numeric import add, divide, mul, read, root, sub, tally
+from timelocal.kernels.numeric import add, divide, fixed_type, mul, read, root, sub, tally
 
 
 @njit(cache=True)
@@ -18,22 +19,48 @@ def apply_update(
     the number of this update, counting from 1 (Adam's bias correction).
     Float only; the arithmetic goes through the numeric primitives so that
     the profiler's counting build sees it."""
-    if optimizer == OPT_SGD:
+    descend(num, params, grads, moment1, moment2, update_count, optimizer, learning_rate, beta1,
+            beta2, eps)  # fmt: skip
+
+
+def descend(num, params, grads, moment1, moment2, update_count, optimizer, learning_rate, beta1,
+            beta2, eps):  # fmt: skip
+    """``apply_update``'s body, compiled for float records only."""
+
+
+@overload(descend)
+def _descend(num, params, grads, moment1, moment2, update_count, optimizer, learning_rate, beta1,
+             beta2, eps):  # fmt: skip
+    if fixed_type(num):
+        # Never reached: fixed point runs plain SGD straight into the weights
+        # and refuses BPTT; the kernels that call this are still typed for it.
+
+        def nothing(num, params, grads, moment1, moment2, update_count, optimizer,
+                    learning_rate, beta1, beta2, eps):  # fmt: skip
+            return None
+
+        return nothing
+
+    def impl(num, params, grads, moment1, moment2, update_count, optimizer, learning_rate,
+             beta1, beta2, eps):  # fmt: skip
+        if optimizer == OPT_SGD:
+            for p in range(params.shape[0]):
+                params[p] = sub(num, read(num, params[p]), mul(num, learning_rate, grads[p], 0))
+                tally(num, O_WRITE, 1)
+            return
+        correction1 = 1.0 - beta1**update_count
+        correction2 = 1.0 - beta2**update_count
+        keep1, keep2 = 1.0 - beta1, 1.0 - beta2
         for p in range(params.shape[0]):
-            params[p] = sub(num, read(num, params[p]), mul(num, learning_rate, grads[p], 0))
-            tally(num, O_WRITE, 1)
-        return
-    correction1 = 1.0 - beta1**update_count
-    correction2 = 1.0 - beta2**update_count
-    keep1, keep2 = 1.0 - beta1, 1.0 - beta2
-    for p in range(params.shape[0]):
-        g = grads[p]
-        m1 = add(num, mul(num, beta1, read(num, moment1[p]), 0), mul(num, keep1, g, 0))
-        m2 = add(num, mul(num, beta2, read(num, moment2[p]), 0),
-                 mul(num, mul(num, keep2, g, 0), g, 0))  # fmt: skip
-        moment1[p] = m1
-        moment2[p] = m2
-        step = divide(num, mul(num, learning_rate, divide(num, m1, correction1, 0), 0),
-                      add(num, root(num, divide(num, m2, correction2, 0)), eps), 0)  # fmt: skip
-        params[p] = sub(num, read(num, params[p]), step)
-        tally(num, O_WRITE, 3)
+            g = grads[p]
+            m1 = add(num, mul(num, beta1, read(num, moment1[p]), 0), mul(num, keep1, g, 0))
+            m2 = add(num, mul(num, beta2, read(num, moment2[p]), 0),
+                     mul(num, mul(num, keep2, g, 0), g, 0))  # fmt: skip
+            moment1[p] = m1
+            moment2[p] = m2
+            step = divide(num, mul(num, learning_rate, divide(num, m1, correction1, 0), 0),
+                          add(num, root(num, divide(num, m2, correction2, 0)), eps), 0)  # fmt: skip
+            params[p] = sub(num, read(num, params[p]), step)
+            tally(num, O_WRITE, 3)
+
+    return impl

@@ -15,7 +15,6 @@ is the float and the fixed-point rule.
 
 import numpy as np
 from numba import njit
-from numba.extending import overload
 from timelocal.kernels.codes import (
     C_SKIP_HIDDEN,
     C_SKIP_OUTPUT,
@@ -65,7 +64,6 @@ from timelocal.kernels.numeric import (
     constant,
     divide,
     error_frac,
-    fixed_type,
     mac,
     mul,
     multiplier,
@@ -263,24 +261,13 @@ def layer_signal(num, hp, gain, loss_delta, pre, noisy_pre, layer_noise, signal,
     return True
 
 
+@njit(cache=True)
 def adam_array(num, W, grads, moment1, moment2, update_count, hp):
     """Adam on one weight array (elementwise: the same numbers as on the flat
-    vector). Float only."""
-
-
-@overload(adam_array)
-def _adam_array(num, W, grads, moment1, moment2, update_count, hp):
-    if fixed_type(num):
-        # Never reached: the precision refuses Adam in fixed point.
-        return lambda num, W, grads, moment1, moment2, update_count, hp: None
-
-    def impl(num, W, grads, moment1, moment2, update_count, hp):
-        apply_update(num, W.reshape(W.size), grads.reshape(grads.size),
-                     moment1.reshape(moment1.size), moment2.reshape(moment2.size), update_count,
-                     hp.optimizer, hp.learning_rate, hp.adam_beta1, hp.adam_beta2,
-                     hp.adam_eps)  # fmt: skip
-
-    return impl
+    vector)."""
+    apply_update(num, W.reshape(W.size), grads.reshape(grads.size), moment1.reshape(moment1.size),
+                 moment2.reshape(moment2.size), update_count, hp.optimizer, hp.learning_rate,
+                 hp.adam_beta1, hp.adam_beta2, hp.adam_eps)  # fmt: skip
 
 
 # -- the two layers' phases --------------------------------------------------

@@ -115,7 +115,8 @@ class HostTarget:
             "window_outputs": np.zeros((0, spec.n_outputs), real),
         }
 
-    def _array(self, name: str) -> np.ndarray:
+    def state_array(self, name: str) -> np.ndarray:
+        """A state array, or the empty stand-in for one this rule does not have."""
         return self.state[name] if name in self.state else self._absent[name]
 
     def run_chunk(
@@ -136,8 +137,8 @@ class HostTarget:
         s = self.state
         run_chunk(
             self.numeric, self.hyper, learn, s["params"], s["weight_fracs"], self.scratch["grads"], s["moment1"], s["moment2"],
-            s["decorrelation"], s["drates"], self._array("noisy_drates"), s["counters"],
-            self.scratch["work"], *(self._array(name) for name in WINDOW_ARRAYS),
+            s["decorrelation"], s["drates"], self.state_array("noisy_drates"), s["counters"],
+            self.scratch["work"], *(self.state_array(name) for name in WINDOW_ARRAYS),
             inputs, targets, has_target, reset, outputs, loss, rates,
         )  # fmt: skip
         return outputs, loss, (rates if record_rates else None)

@@ -193,3 +193,50 @@ def test_checkpoint_every_takes_steps_or_seconds(tmp_path, every, message):
                  "--checkpoint", str(tmp_path / "c.npz"), "--checkpoint-every", "0.5s", "--json",
                  *SMALL)  # fmt: skip
     assert summary_of(result)["steps"] == 100
+
+
+def test_profile_table_json_and_what_it_reports():
+    result = run("profile", "--rule", "anp", "--decorrelate", "--hidden", "32", "--precision",
+                 "loihi8")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "DANP (time-local)" in result.stdout and "decorrelation" in result.stdout
+    assert "host time per step" in result.stdout
+    data = json.loads(run("profile", "--rule", "anp", "--decorrelate", "--hidden", "32",
+                          "--precision", "loihi8", "--json", "--no-time").stdout)  # fmt: skip
+    assert data["rule"] == "DANP" and data["time_local"] is True
+    # 24-bit states: 3 bytes per rate in the format, 4 on the host.
+    assert data["memory"]["neuron_state"] == {"elements": 32, "bytes": 128, "format_bytes": 96}
+    assert data["ops_total"]["mac"] > 32 * 32 * 3 and data["ops_total"]["random"] > 0
+    assert data["ops_per_step"]["noisy forward"]["lookup"] == 32
+    assert data["seconds_per_step"] is None
+    bptt = json.loads(run("profile", "--rule", "bptt", "--window", "500", "--hidden", "32",
+                          "--json", "--no-time").stdout)  # fmt: skip
+    assert bptt["time_local"] is False and bptt["memory"]["window"]["elements"] > 500 * 64
+
+
+def test_profile_budget_sweep_and_errors(tmp_path):
+    from click.testing import CliRunner
+    from timelocal.cli import main
+
+    def invoke(*args):
+        return CliRunner().invoke(main, ["profile", *args, "--no-time"])
+
+    ok = invoke("--rule", "np", "--hidden", "64", "--budget", "loihi2")
+    assert ok.exit_code == 0 and "needs 1 core(s)" in ok.output
+    over = invoke("--rule", "anp", "--hidden", "1000", "--budget", "memory=64KiB,cores=2")
+    assert over.exit_code == 1 and "more cores than the budget's 2" in over.output
+    data = json.loads(invoke("--rule", "np", "--sweep-hidden", "8,16", "--json").output)
+    assert [entry["n_hidden"] for entry in data["sweep"]] == [8, 16]
+    for args, words in [
+        (("--rule", "np", "--window", "5"), "--window applies to bptt"),
+        (("--rule", "np", "--sweep-hidden", "8,x"), "--sweep-hidden takes sizes"),
+        (("--rule", "np", "--budget", "speed=1"), "unknown budget field"),
+        (("--rule", "np", "--plot", "p.png"), "--plot needs --sweep-hidden"),
+        (("--rule", "bptt", "--precision", "fixed16"), "BPTT is the float reference"),
+    ]:
+        bad = invoke(*args)
+        assert bad.exit_code == 2 and words in bad.output, bad.output
+    plot = tmp_path / "growth.png"
+    sweep = run("profile", "--rule", "anp", "--sweep-hidden", "8,32,128", "--plot", str(plot))
+    assert sweep.returncode == 0, sweep.stderr
+    assert "operations ~ n^" in sweep.stdout and plot.stat().st_size > 10_000
