@@ -378,7 +378,6 @@ class Profile:
     memory: dict[str, dict] = field(default_factory=dict)  # kind -> bytes, format bytes
     scratch_bytes: int = 0
     ops: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> kind -> count
-    per: str = "step"
     seconds_per_step: float | None = None
 
     @property
