@@ -60,9 +60,9 @@ OP_HELP = {
 # -- the model of each kernel ------------------------------------------------
 #
 # ``_Model`` holds the costs of the numeric primitives for one precision, and
-# one method per kernel that adds what the kernel does to a phase. Keep each
-# method beside the kernel it describes in mind: the counting test
-# (tests/runtime/test_profile.py) fails when they drift apart.
+# one method per kernel (named after it, grouped by kernel module) that adds
+# what the kernel does to a phase. Change a kernel, change its method: the
+# counting test (tests/runtime/test_profile.py) fails when they drift apart.
 
 
 class _Model:
