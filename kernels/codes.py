@@ -6,6 +6,7 @@ RULE_NP = 0
 RULE_ANP = 1
 RULE_WP = 2
 RULE_BPTT = 3
+RULE_GLE = 4  # Generalized Latent Equilibrium (ALGORITHMS.md §2)
 
 # Losses.
 LOSS_MSE = 0  # l_t = ||y_t - y*_t||^2, y = beta (regression)

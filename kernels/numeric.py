@@ -282,6 +282,19 @@ def _maximum(num, x, y):
     return impl
 
 
+def minimum(num, x, y):
+    """min(x, y) (a compare and select)."""
+
+
+@overload(minimum, inline="always")
+def _minimum(num, x, y):
+    def impl(num, x, y):
+        tally(num, O_SELECT, 1)
+        return min(x, y)
+
+    return impl
+
+
 def exponential(num, x):
     """exp(x) (float only: softmax)."""
 

@@ -17,17 +17,19 @@ from timelocal.runtime.checkpoint import load_checkpoint, save_checkpoint
 from timelocal.runtime.errors import TimelocalError
 from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import check_state, initial_state, weights
-from timelocal.targets.host import HostTarget
+from timelocal.targets.host import host_target
 
 
 def _lava_target(spec, state):
+    if spec.rule == "gle":
+        raise TimelocalError("GLE runs on the host target; its Lava processes are not built yet")
     # Imported on use: the core works without Lava (and on newer Pythons).
     from timelocal.targets.lava.target import LavaTarget
 
     return LavaTarget(spec, state)
 
 
-TARGETS = {"host": HostTarget, "lava": _lava_target}
+TARGETS = {"host": host_target, "lava": _lava_target}
 
 
 @dataclass

@@ -105,9 +105,16 @@ class Precision:
     def weight_fracs(self, matrices: list[np.ndarray]) -> np.ndarray:
         """Fraction bits of A, R, B, b, c, D: the format's, or (shared exponent)
         per matrix the most that hold twice its largest entry."""
+        return self.layer_fracs(matrices, numeric.N_WEIGHT_FRACS)
+
+    def layer_fracs(self, matrices: list[np.ndarray], count: int | None = None) -> np.ndarray:
+        """Fraction bits of each of ``matrices`` (``count`` of them: empty
+        ones padding the list): the format's, or (shared exponent) the most
+        that hold twice the matrix's largest entry."""
+        count = len(matrices) if count is None else count
         if not self.fixed:
-            return np.zeros(numeric.N_WEIGHT_FRACS, np.int64)
-        fracs = np.full(numeric.N_WEIGHT_FRACS, self.weights.frac, np.int64)
+            return np.zeros(count, np.int64)
+        fracs = np.full(count, self.weights.frac, np.int64)
         if self.shared_exponent:
             for k, matrix in enumerate(matrices):
                 largest = float(np.max(np.abs(matrix))) if matrix.size else 0.0

@@ -18,17 +18,21 @@ RULES = {
     "anp": "activity-based node perturbation through time (seed 000, Eq. 3)",
     "wp": "weight perturbation through time (seed 000, Eq. 5)",
     "bptt": "truncated backpropagation through time: offline reference, NOT time-local",
+    "gle": "Generalized Latent Equilibrium: prospective neurons and error neurons, layered "
+    "(seed 003)",
 }
 RULE_CODES = {
     "np": codes.RULE_NP,
     "anp": codes.RULE_ANP,
     "wp": codes.RULE_WP,
     "bptt": codes.RULE_BPTT,
+    "gle": codes.RULE_GLE,
 }
 LOSSES = {"mse": codes.LOSS_MSE, "xent": codes.LOSS_XENT}
 OPTIMIZERS = {"sgd": codes.OPT_SGD, "adam": codes.OPT_ADAM}
 PRECISIONS = tuple(PRESETS)
 PERTURBATION_RULES = ("np", "anp", "wp")
+RECURRENT_RULES = ("np", "anp", "wp", "bptt")  # one recurrent hidden layer (A, R, B)
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,17 @@ class HyperParameter:
 # docs/mackey_glass.md has the resulting table.
 HYPER_PARAMETERS = (
     HyperParameter(
-        "optimizer", str, {"np": "sgd", "anp": "adam", "wp": "sgd", "bptt": "adam"},
-        "per-step optimiser: sgd or adam (adam keeps two moments per weight; float only)",
+        "optimizer", str,
+        {"np": "sgd", "anp": "adam", "wp": "sgd", "bptt": "adam", "gle": "sgd"},
+        "per-step optimiser: sgd or adam (adam keeps two moments per weight; float only; "
+        "GLE: sgd)",
         fixed_default="sgd",
     ),
     HyperParameter(
-        "learning_rate", float, {"np": 1e-4, "anp": 3e-5, "wp": 1e-5, "bptt": 3e-3},
-        "step size of every weight update", minimum=0.0, fixed_default={"anp": 3e-3},
+        "learning_rate", float,
+        {"np": 1e-4, "anp": 3e-5, "wp": 1e-5, "bptt": 3e-3, "gle": 0.05},
+        "step size of every weight update (GLE: per unit time, eta of dW/dt = eta e r^T)",
+        minimum=0.0, fixed_default={"anp": 3e-3},
     ),
     HyperParameter(
         "sigma", float, 1e-3, "standard deviation of the injected noise",
@@ -74,7 +82,8 @@ HYPER_PARAMETERS = (
     ),
     HyperParameter(
         "decorrelation_rate", float, {"np": 1e-4, "anp": 3e-4, "wp": 1e-4, "bptt": 1e-4},
-        "learning rate eps of the decorrelation matrix D (with --decorrelate)", minimum=0.0,
+        "learning rate eps of the decorrelation matrix D (with --decorrelate)",
+        rules=RECURRENT_RULES, minimum=0.0,
         fixed_default={"anp": 3e-6},
     ),
     HyperParameter(
@@ -96,19 +105,50 @@ HYPER_PARAMETERS = (
         "window", int, 50, "BPTT truncation window T (steps stored, then one update)",
         rules=("bptt",), minimum=1,
     ),
-    HyperParameter("adam_beta1", float, 0.9, "Adam's first-moment decay", minimum=0.0),
-    HyperParameter("adam_beta2", float, 0.999, "Adam's second-moment decay", minimum=0.0),
-    HyperParameter("adam_eps", float, 1e-8, "Adam's denominator floor", minimum=0.0),
+    HyperParameter("adam_beta1", float, 0.9, "Adam's first-moment decay", rules=RECURRENT_RULES,
+                   minimum=0.0),
+    HyperParameter("adam_beta2", float, 0.999, "Adam's second-moment decay",
+                   rules=RECURRENT_RULES, minimum=0.0),
+    HyperParameter("adam_eps", float, 1e-8, "Adam's denominator floor", rules=RECURRENT_RULES,
+                   minimum=0.0),
     HyperParameter(
         "input_scale", float, 1.0, "initial A ~ N(0, input_scale^2 / n_in)", minimum=0.0
     ),
     HyperParameter(
         "recurrent_scale", float, 0.9, "initial R ~ N(0, recurrent_scale^2 / n_hidden)",
-        minimum=0.0,
+        rules=RECURRENT_RULES, minimum=0.0,
     ),
     HyperParameter(
         "output_scale", float, 1.0, "initial B ~ N(0, output_scale^2 / n_hidden)", minimum=0.0
     ),
+    # GLE (ALGORITHMS.md §2). Time is in the units of the time constants; one
+    # sample is one Euler step of length dt.
+    HyperParameter("layers", int, 1, "GLE: hidden layers, each --hidden wide", rules=("gle",),
+                   minimum=1),
+    HyperParameter("dt", float, 0.1, "GLE: Euler step (one sample), in time units",
+                   rules=("gle",), minimum=0.0),
+    HyperParameter("tau_m", float, 1.0, "GLE: initial membrane time constant tau_m",
+                   rules=("gle",), minimum=0.0),
+    HyperParameter("tau_r", float, 1.0,
+                   "GLE: initial prospective time constant tau_r (= tau_m: the LE limit)",
+                   rules=("gle",), minimum=0.0),
+    HyperParameter("lag_fraction", float, 0.0,
+                   "GLE: share of each hidden layer's neurons started as low-pass (memory) "
+                   "units, tau_r = tau_min and tau_m = lag_tau", rules=("gle",), minimum=0.0),
+    HyperParameter("lag_tau", float, 1.0, "GLE: tau_m of the low-pass units (lag_fraction)",
+                   rules=("gle",), minimum=0.0),
+    HyperParameter("tau_min", float, 0.2, "GLE: lower clip of the learned time constants "
+                   "(at least 2 dt)", rules=("gle",), minimum=0.0),
+    HyperParameter("tau_max", float, 100.0, "GLE: upper clip of the learned time constants",
+                   rules=("gle",), minimum=0.0),
+    HyperParameter("tau_learning_rate", float, 0.01,
+                   "GLE: eta_tau of d tau_m = -eta_tau e du, d tau_r = eta_tau s du "
+                   "(0: fixed time constants)", rules=("gle",), minimum=0.0),
+    HyperParameter("beta", float, 1.0, "GLE: output nudging strength, e_L = beta (y* - y)",
+                   rules=("gle",), minimum=0.0),
+    HyperParameter("gamma", float, 0.0,
+                   "GLE: weight of the error in the membrane (0: errors only for learning)",
+                   rules=("gle",), minimum=0.0),
 )  # fmt: skip
 HYPER_BY_NAME = {h.name: h for h in HYPER_PARAMETERS}
 
@@ -116,7 +156,8 @@ HYPER_BY_NAME = {h.name: h for h in HYPER_PARAMETERS}
 KernelHyper = namedtuple(
     "KernelHyper",
     "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
-    "adam_beta1 adam_beta2 adam_eps resync_every",
+    "adam_beta1 adam_beta2 adam_eps resync_every dt beta gamma tau_learning_rate tau_min "
+    "tau_max",
 )
 
 
@@ -166,6 +207,8 @@ class NetworkSpec:
             )
         if self.rule in PERTURBATION_RULES and not self.hyper("sigma") > 0:
             raise SpecError("sigma must be > 0 for a perturbation rule")
+        if self.rule == "gle":
+            self._check_gle()
         if self.numeric.fixed:
             self._check_fixed()
 
@@ -173,6 +216,26 @@ class NetworkSpec:
     def numeric(self) -> Precision:
         """The precision's formats (runtime/precision.py)."""
         return parse_precision(self.precision)
+
+    def _check_gle(self) -> None:
+        if self.decorrelate:
+            raise SpecError("GLE has no decorrelation; drop --decorrelate")
+        if self.hyper("optimizer") != "sgd":
+            raise SpecError("GLE learns with its own neuron-local rule (optimizer=sgd)")
+        dt, low, high = self.hyper("dt"), self.hyper("tau_min"), self.hyper("tau_max")
+        if not dt > 0:
+            raise SpecError(f"GLE: dt must be > 0, got {dt}")
+        if low < 2 * dt:
+            raise SpecError(f"GLE: tau_min ({low}) must be at least 2 dt ({2 * dt}) for the "
+                            "Euler step to be stable")  # fmt: skip
+        if high < low:
+            raise SpecError(f"GLE: tau_max ({high}) is below tau_min ({low})")
+        for name in ("tau_m", "tau_r", "lag_tau"):
+            if not low <= self.hyper(name) <= high:
+                raise SpecError(f"GLE: {name} = {self.hyper(name)} lies outside "
+                                f"[tau_min, tau_max] = [{low}, {high}]")  # fmt: skip
+        if self.hyper("lag_fraction") > 1:
+            raise SpecError("GLE: lag_fraction is a share of the neurons, between 0 and 1")
 
     def _check_fixed(self) -> None:
         name = self.precision
@@ -187,9 +250,19 @@ class NetworkSpec:
             raise SpecError(f"fixed point ({name}) runs plain SGD (Adam needs a square root "
                             "and a division per weight and step); set optimizer=sgd")  # fmt: skip
         numeric = self.numeric
+        if self.rule == "gle":
+            top = numeric.signals.hi * 2.0**-numeric.signals.frac
+            if self.hyper("tau_max") > top:
+                raise SpecError(f"{name}: tau_max = {self.hyper('tau_max')} does not fit the "
+                                f"signals format {numeric.signals} (time constants are held "
+                                f"there; at most {top:.4g})")  # fmt: skip
         if not numeric.shared_exponent:
             limit = numeric.max_fan_in(numeric.weights.frac)
-            fan_in = max(self.n_inputs + self.n_hidden, self.n_hidden)
+            fan_in = (
+                max(self.layer_sizes[:-1])
+                if self.rule == "gle"
+                else max(self.n_inputs + self.n_hidden, self.n_hidden)
+            )
             if fan_in > limit:
                 raise SpecError(
                     f"{name}: a hidden neuron sums {fan_in} products, more than the "
@@ -208,7 +281,23 @@ class NetworkSpec:
         return value
 
     @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """GLE: widths of the input, each hidden layer and the output."""
+        if self.rule != "gle":
+            return (self.n_inputs, self.n_hidden, self.n_outputs)
+        return (self.n_inputs,) + (self.n_hidden,) * self.hyper("layers") + (self.n_outputs,)
+
+    @property
+    def n_neurons(self) -> int:
+        """Neurons that hold state: hidden and output."""
+        return sum(self.layer_sizes[1:])
+
+    @property
     def n_params(self) -> int:
+        """Weights and biases (GLE's time constants are counted apart)."""
+        if self.rule == "gle":
+            sizes = self.layer_sizes
+            return sum(sizes[k + 1] * (sizes[k] + 1) for k in range(len(sizes) - 1))
         n, i, o = self.n_hidden, self.n_inputs, self.n_outputs
         return n * i + n * n + o * n + n + o
 
@@ -232,14 +321,27 @@ class NetworkSpec:
             seed=self.seed,
             learning_rate=float(self.hyper("learning_rate")),
             sigma=sigma,
-            decorrelation_rate=float(self.hyper("decorrelation_rate")),
-            anp_scale=float(self.hyper("anp_scale")),
-            anp_floor=float(self.hyper("anp_floor")),
-            adam_beta1=float(self.hyper("adam_beta1")),
-            adam_beta2=float(self.hyper("adam_beta2")),
-            adam_eps=float(self.hyper("adam_eps")),
-            resync_every=int(self.hyper("resync_every")),
+            decorrelation_rate=self._float_or_zero("decorrelation_rate"),
+            anp_scale=self._float_or_zero("anp_scale"),
+            anp_floor=self._float_or_zero("anp_floor"),
+            adam_beta1=self._float_or_zero("adam_beta1"),
+            adam_beta2=self._float_or_zero("adam_beta2"),
+            adam_eps=self._float_or_zero("adam_eps"),
+            resync_every=int(self.hyper("resync_every")) if self.rule in PERTURBATION_RULES else 0,
+            **self._gle_kernel_hyper(),
         )
+
+    def _gle_kernel_hyper(self) -> dict:
+        names = ("dt", "beta", "gamma", "tau_learning_rate", "tau_min", "tau_max")
+        if self.rule != "gle":
+            return {name: 0.0 for name in names}
+        return {name: float(self.hyper(name)) for name in names}
+
+    def _float_or_zero(self, name: str) -> float:
+        """A hyper-parameter the kernels read, or 0 where it does not apply."""
+        if self.rule not in HYPER_BY_NAME[name].rules:
+            return 0.0
+        return float(self.hyper(name))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

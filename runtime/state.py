@@ -20,6 +20,8 @@ KINDS = (
     "optimizer",
     "counters",
     "window",
+    "time_constants",
+    "error_neurons",
 )
 
 
@@ -40,6 +42,8 @@ class ArraySpec:
 
 def state_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     """The persistent arrays of ``spec``'s network (everything checkpointed)."""
+    if spec.rule == "gle":
+        return _gle_layout(spec)
     n, n_in, n_out, p = spec.n_hidden, spec.n_inputs, spec.n_outputs, spec.n_params
     numeric = spec.numeric
     real = numeric.state_dtype
@@ -75,8 +79,37 @@ def state_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     return tuple(arrays)
 
 
+def _gle_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
+    numeric = spec.numeric
+    n, layers = spec.n_neurons, len(spec.layer_sizes) - 1
+    real = numeric.state_dtype
+    error = numeric.float_dtype or numeric.errors.dtype
+    time = numeric.float_dtype or numeric.signals.dtype
+    return (
+        ArraySpec("params", (spec.n_params,), numeric.weight_dtype, "weights",
+                  "W_1, b_1, W_2, b_2, ... flat (see weights())"),
+        ArraySpec("weight_fracs", (2 * layers,), "int64", "weights",
+                  "fraction bits of W_l, b_l (fixed point; zeros in float)"),
+        ArraySpec("tau_m", (n,), time, "time_constants", "membrane time constants"),
+        ArraySpec("tau_r", (n,), time, "time_constants", "prospective time constants"),
+        ArraySpec("potentials", (n,), real, "neuron_state", "membrane potentials u"),
+        ArraySpec("rates", (n,), real, "neuron_state", "rates r of the last step"),
+        ArraySpec("slopes", (n,), real, "neuron_state", "phi'(u_hat) of the last step"),
+        ArraySpec("error_traces", (n,), error, "error_neurons",
+                  "error neurons' low-pass states v"),
+        ArraySpec("errors", (n,), error, "error_neurons", "errors e of the last step"),
+        ArraySpec("counters", (codes.N_COUNTERS,), "int64", "counters", "step bookkeeping"),
+    )  # fmt: skip
+
+
 def scratch_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     """Transient arrays reused every step (allocated once, never checkpointed)."""
+    if spec.rule == "gle":
+        from timelocal.kernels.gle import N_GLE_ROWS
+
+        width = max(spec.n_neurons, spec.n_inputs)
+        return (ArraySpec("work", (N_GLE_ROWS, width), spec.numeric.work_dtype, "scratch",
+                          "per-step rows"),)  # fmt: skip
     width = max(spec.n_inputs, spec.n_hidden + spec.n_outputs)
     numeric = spec.numeric
     grads = spec.n_params if spec.hyper("optimizer") == "adam" or spec.rule == "bptt" else 0
@@ -90,6 +123,8 @@ def scratch_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
 def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
     """Allocate every persistent array and initialise the weights from the seed."""
     state = {a.name: np.zeros(a.shape, dtype=a.dtype) for a in state_layout(spec)}
+    if spec.rule == "gle":
+        return _gle_initial(spec, state)
     rng = np.random.default_rng(spec.seed)
     n, n_in = spec.n_hidden, spec.n_inputs
     drawn = np.zeros(spec.n_params)
@@ -130,10 +165,75 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
     return state
 
 
+def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """GLE: W_l ~ N(0, scale^2 / fan-in) (input_scale for hidden layers,
+    output_scale for the output), zero biases; time constants tau_m, tau_r, but
+    a lag_fraction share of each hidden layer starts as low-pass units
+    (tau_m = lag_tau, tau_r = tau_min)."""
+    rng = np.random.default_rng(spec.seed)
+    sizes = spec.layer_sizes
+    drawn = np.zeros(spec.n_params)
+    views = weights(spec, drawn)
+    for k in range(1, len(sizes)):
+        scale = spec.hyper("output_scale" if k == len(sizes) - 1 else "input_scale")
+        views[f"W{k}"][:] = (
+            rng.standard_normal(views[f"W{k}"].shape) * scale / np.sqrt(sizes[k - 1])
+        )
+    tau_m = np.full(spec.n_neurons, spec.hyper("tau_m"))
+    tau_r = np.full(spec.n_neurons, spec.hyper("tau_r"))
+    lag = int(round(spec.hyper("lag_fraction") * spec.n_hidden))
+    for layer in range(spec.hyper("layers")):
+        start = layer * spec.n_hidden
+        tau_m[start : start + lag] = spec.hyper("lag_tau")
+        tau_r[start : start + lag] = spec.hyper("tau_min")
+    numeric = spec.numeric
+    state["slopes"][:] = 1 if not numeric.fixed else 1 << numeric.states.frac
+    if not numeric.fixed:
+        state["params"][:] = drawn
+        state["tau_m"][:] = tau_m
+        state["tau_r"][:] = tau_r
+        return state
+    matrices = []
+    for k in range(1, len(sizes)):
+        matrices += [views[f"W{k}"], views[f"b{k}"]]
+    fracs = numeric.layer_fracs(matrices)
+    state["weight_fracs"][:] = fracs
+    if numeric.shared_exponent:
+        for k in range(1, len(sizes)):
+            limit = numeric.max_fan_in(int(fracs[2 * k - 2]))
+            if sizes[k - 1] > limit:
+                raise SpecError(
+                    f"{spec.precision}: {sizes[k - 1]} products per sum exceed what the "
+                    f"{numeric.acc_bits}-bit accumulator holds at this matrix's exponent "
+                    f"({limit}); use fewer units or a wider acc="
+                )
+    fixed = weights(spec, state["params"])
+    lo, hi = numeric.weights.lo, numeric.weights.hi
+    for k, matrix in enumerate(matrices):
+        name = f"{'W' if k % 2 == 0 else 'b'}{k // 2 + 1}"
+        fixed[name][:] = np.clip(np.round(matrix * 2.0 ** fracs[k]), lo, hi)
+    unit = 2.0**numeric.signals.frac
+    state["tau_m"][:] = np.round(tau_m * unit)
+    state["tau_r"][:] = np.round(tau_r * unit)
+    return state
+
+
 def weights(spec: NetworkSpec, params: np.ndarray) -> dict[str, np.ndarray]:
-    """Named views A (n x in), R (n x n), B (out x n), b (n), c (out) of ``params``."""
+    """Named views of ``params``: A (n x in), R (n x n), B (out x n), b (n),
+    c (out); GLE: W1, b1, W2, b2, ... (W_l: n_l x n_{l-1})."""
+    if spec.rule == "gle":
+        sizes = spec.layer_sizes
+        shapes = {}
+        for k in range(1, len(sizes)):
+            shapes[f"W{k}"] = (sizes[k], sizes[k - 1])
+            shapes[f"b{k}"] = (sizes[k],)
+        return _views(params, shapes)
     n, n_in, n_out = spec.n_hidden, spec.n_inputs, spec.n_outputs
     shapes = {"A": (n, n_in), "R": (n, n), "B": (n_out, n), "b": (n,), "c": (n_out,)}
+    return _views(params, shapes)
+
+
+def _views(params: np.ndarray, shapes: dict) -> dict[str, np.ndarray]:
     views, offset = {}, 0
     for name, shape in shapes.items():
         size = int(np.prod(shape))

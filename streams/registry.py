@@ -16,6 +16,7 @@ from timelocal.streams.serial import open_serial
 SYNTHETIC = {
     "mackey-glass": synthetic.mackey_glass,
     "copy-memory": synthetic.copy_memory,
+    "teacher": synthetic.teacher,
 }
 
 # What `timelocal streams` prints.
@@ -24,6 +25,9 @@ STREAM_KINDS = {
     "train and test parts from different seeds; test MSE and NRMSE",
     "synth:copy-memory": "copy memory, 10 one-hot symbols, one sequence of 2 length + delay "
     "steps after another; cross-entropy, recall accuracy and the memoryless baseline",
+    "synth:teacher": "seed 003's teacher/student task: a fixed random GLE network driven by "
+    "sums of sines; the target is its output (options inputs, hidden, layers, outputs, dt; "
+    "run the student with the same dt)",
     "file:PATH.csv": "text lines: inputs, then targets (or inputs | targets; no targets: "
     "predict only); optional header line; needs --inputs N unless the header has a '|' "
     "(and --outputs M when the width is unclear)",

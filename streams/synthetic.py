@@ -109,3 +109,66 @@ def copy_memory(
             "baseline_accuracy": 1.0 / 8.0,
         },
     )
+
+
+def sum_of_sines(steps: int, dt: float, n_inputs: int, rng) -> np.ndarray:
+    """``n_inputs`` signals, each a sum of three sines with periods of 2 to 20
+    time units and random phases (amplitude about 1)."""
+    t = np.arange(steps) * dt
+    periods = rng.uniform(2.0, 20.0, size=(n_inputs, 3))
+    phases = rng.uniform(0.0, 2 * np.pi, size=(n_inputs, 3))
+    waves = np.sin(2 * np.pi * t[:, None, None] / periods[None] + phases[None])
+    return waves.sum(axis=2) / np.sqrt(1.5)
+
+
+def teacher(
+    inputs: int = 1, hidden: int = 1, layers: int = 1, outputs: int = 1, train: int = 50000,
+    test: int = 5000, epochs: int = 1, dt: float = 0.1, seed: int = 0,
+) -> ArrayStream:  # fmt: skip
+    """Seed 003's teacher/student task: a fixed random GLE network (the
+    teacher: ``layers`` hidden layers of ``hidden`` neurons, weights of
+    magnitude 0.5 to 1.5 over sqrt(fan-in) with random signs, biases a fifth of
+    that, tau_m in [0.5, 3] and tau_r in [max(0.2, 2 dt), 1.5] drawn per neuron) driven by sums of sines; the target is its output. A student
+    run with the same dt can match it exactly. The teacher's time constants
+    are in ``info`` (``teacher_tau_m``, ``teacher_tau_r``)."""
+    from timelocal.runtime.network import Network
+    from timelocal.runtime.spec import NetworkSpec
+    from timelocal.runtime.state import weights
+
+    rng = np.random.default_rng(seed)
+    spec = NetworkSpec("gle", inputs, outputs, n_hidden=hidden, seed=seed,
+                       params={"layers": layers, "dt": dt, "tau_min": max(0.2, 2 * dt),
+                               "learning_rate": 0.0, "tau_learning_rate": 0.0})  # fmt: skip
+    network = Network(spec)
+    # Weights of magnitude 0.5 to 1.5 (over sqrt fan-in) with random signs: no
+    # teacher neuron is silent or saturated.
+    params = network.state["params"]
+    params[:] = rng.uniform(0.5, 1.5, params.shape) * rng.choice([-1.0, 1.0], params.shape)
+    for name, view in weights(spec, params).items():
+        if name.startswith("W"):
+            view /= np.sqrt(view.shape[1])
+        else:
+            view *= 0.2
+    network.state["tau_m"][:] = rng.uniform(0.5, 3.0, spec.n_neurons)
+    network.state["tau_r"][:] = rng.uniform(max(0.2, 2 * dt), 1.5, spec.n_neurons)
+    signal = sum_of_sines(train + test, dt, inputs, rng)
+    target = network.predict(signal).outputs
+    parts = [sequence_arrays(signal[:train], target[:train]),
+             sequence_arrays(signal[train:], target[train:])]  # fmt: skip
+    return ArrayStream(
+        url="",
+        n_inputs=inputs,
+        n_outputs=outputs,
+        loss="mse",
+        train_length=train,
+        epochs=epochs,
+        test_length=test,
+        train=parts[0],
+        test=parts[1],
+        info={
+            "teacher_tau_m": network.state["tau_m"].tolist(),
+            "teacher_tau_r": network.state["tau_r"].tolist(),
+            "teacher_params": params.tolist(),
+            "test_target_variance": float(target[train:].var()),
+        },
+    )

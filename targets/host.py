@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 from timelocal.kernels.bptt import bptt_train_step
 from timelocal.kernels.codes import RULE_BPTT, W_OUT
+from timelocal.kernels.gle import G_OUT, gle_step
 from timelocal.kernels.numeric import state_frac, to_real
 from timelocal.kernels.perturbation import layer_views, perturbation_step
 from timelocal.runtime.spec import NetworkSpec
@@ -89,6 +90,75 @@ def run_chunk(
         if record:
             for i in range(n_hidden):
                 out_drates[t, i] = to_real(num, drates[i], a_frac)
+
+
+@njit(cache=True)
+def run_gle_chunk(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, potentials,
+                  error_traces, rates, errors, slopes, counters, work, inputs, targets,
+                  has_target, reset, out_outputs, out_loss, out_rates):  # fmt: skip
+    """GLE's ``run_chunk``: one Euler step per sample. ``out_rates`` (if it
+    has rows) receives the last hidden layer's rates."""
+    n_out = targets.shape[1]
+    n_neurons = rates.shape[0]
+    record = out_rates.shape[0] > 0
+    width = out_rates.shape[1]
+    last_hidden = n_neurons - n_out - width
+    a_frac = state_frac(num)
+    for t in range(inputs.shape[0]):
+        out_loss[t] = gle_step(
+            num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, potentials, error_traces,
+            rates, errors, slopes, counters, work, inputs[t], targets[t], has_target[t], reset[t],
+        )  # fmt: skip
+        for k in range(n_out):
+            out_outputs[t, k] = to_real(num, work[G_OUT, k], a_frac)
+        if record:
+            for i in range(width):
+                out_rates[t, i] = to_real(num, rates[last_hidden + i], a_frac)
+
+
+def host_target(spec: NetworkSpec, state: dict[str, np.ndarray]):
+    """The host target for ``spec``'s rule."""
+    if spec.rule == "gle":
+        return GLEHostTarget(spec, state)
+    return HostTarget(spec, state)
+
+
+class GLEHostTarget:
+    """Runs chunks of samples through ``run_gle_chunk`` on GLE's state arrays."""
+
+    name = "host"
+
+    def __init__(self, spec: NetworkSpec, state: dict[str, np.ndarray]):
+        self.spec = spec
+        self.state = state
+        self.hyper = spec.kernel_hyper()
+        self.numeric = spec.numeric.kernel_record(self.hyper.sigma)
+        self.scratch = {a.name: np.zeros(a.shape, a.dtype) for a in scratch_layout(spec)}
+        self.sizes = np.array(spec.layer_sizes, np.int64)
+
+    def reset_rates(self) -> None:
+        """Zero every neuron's state: the start of a new sequence."""
+        for name in ("potentials", "error_traces", "rates", "errors"):
+            self.state[name][:] = 0
+        self.state["slopes"][:] = (
+            1 << self.spec.numeric.states.frac if self.spec.numeric.fixed else 1
+        )
+
+    def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
+                  record_rates: bool = False):  # fmt: skip
+        """Same contract as HostTarget.run_chunk (rates: the last hidden layer's)."""
+        steps = inputs.shape[0]
+        outputs = np.empty((steps, self.spec.n_outputs))
+        loss = np.empty(steps)
+        rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
+        s = self.state
+        run_gle_chunk(
+            self.numeric, self.hyper, learn, self.sizes, s["params"], s["weight_fracs"],
+            s["tau_m"], s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
+            s["slopes"], s["counters"], self.scratch["work"], inputs, targets, has_target, reset,
+            outputs, loss, rates,
+        )  # fmt: skip
+        return outputs, loss, (rates if record_rates else None)
 
 
 class HostTarget:

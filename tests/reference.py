@@ -272,3 +272,85 @@ def one_step_gradient(net: ReferenceNetwork, u, target):
     d_alpha = d_x * (1 - x**2)
     return np.concatenate([np.outer(d_alpha, u).ravel(), np.outer(d_alpha, net.x).ravel(),
                            np.outer(d_beta, xs).ravel(), d_alpha, d_beta])  # fmt: skip
+
+
+class ReferenceGLE:
+    """GLE (ALGORITHMS.md §2) in plain NumPy float64, in the paper's form
+    (du/dt, dv/dt), synchronous schedule: every layer reads its neighbours'
+    values of the previous Euler step."""
+
+    def __init__(self, sizes, Ws, bs, tau_m, tau_r, *, dt, beta, gamma=0.0, eta=0.0,
+                 eta_tau=0.0, tau_min=0.0, tau_max=np.inf, xent=False):  # fmt: skip
+        self.sizes = list(sizes)
+        self.W = [w.astype(float).copy() for w in Ws]
+        self.b = [b.astype(float).copy() for b in bs]
+        splits = np.cumsum(self.sizes[1:])[:-1]
+        self.tau_m = [t.copy() for t in np.split(np.asarray(tau_m, float), splits)]
+        self.tau_r = [t.copy() for t in np.split(np.asarray(tau_r, float), splits)]
+        self.u = [np.zeros(n) for n in self.sizes[1:]]
+        self.v = [np.zeros(n) for n in self.sizes[1:]]
+        self.r = [np.zeros(n) for n in self.sizes[1:]]
+        self.e = [np.zeros(n) for n in self.sizes[1:]]
+        self.slope = [np.ones(n) for n in self.sizes[1:]]
+        self.dt, self.beta, self.gamma, self.eta, self.eta_tau = dt, beta, gamma, eta, eta_tau
+        self.tau_min, self.tau_max, self.xent = tau_min, tau_max, xent
+
+    def step(self, x, target=None, learn=True):
+        L = len(self.W)
+        pre = [np.asarray(x, float)] + self.r[:-1]
+        udot, r_new, slope_new, e_new, s_new = [], [], [], [], []
+        for k in range(L):
+            drive = self.W[k] @ pre[k] + self.b[k] + self.gamma * self.e[k]
+            ud = (-self.u[k] + drive) / self.tau_m[k]
+            u_hat = self.u[k] + self.tau_r[k] * ud
+            if k == L - 1:
+                r, slope = u_hat, np.ones_like(u_hat)
+            else:
+                r = np.tanh(u_hat)
+                slope = 1 - r * r
+            self.u[k] = self.u[k] + self.dt * ud
+            udot.append(ud)
+            r_new.append(r)
+            slope_new.append(slope)
+        for k in range(L - 1):
+            s = self.slope[k] * (self.W[k + 1].T @ self.e[k + 1])
+            vd = (-self.v[k] + s) / self.tau_r[k]
+            e_new.append(self.v[k] + self.tau_m[k] * vd)
+            self.v[k] = self.v[k] + self.dt * vd
+            s_new.append(s)
+        y = softmax(r_new[-1]) if self.xent else r_new[-1]
+        if target is None:
+            e_out, loss = np.zeros_like(y), float("nan")
+        else:
+            target = np.asarray(target, float)
+            e_out = self.beta * (target - y)
+            loss = (float(-(target * log_softmax(r_new[-1])).sum()) if self.xent
+                    else float(((y - target) ** 2).sum()))  # fmt: skip
+        e_new.append(e_out)
+        s_new.append(e_out)
+        if learn:
+            for k in range(L):
+                self.W[k] += self.eta * self.dt * np.outer(e_new[k], pre[k])
+                self.b[k] += self.eta * self.dt * e_new[k]
+                du = self.dt * udot[k]
+                self.tau_m[k] = np.clip(self.tau_m[k] - self.eta_tau * e_new[k] * du,
+                                        self.tau_min, self.tau_max)  # fmt: skip
+                self.tau_r[k] = np.clip(self.tau_r[k] + self.eta_tau * s_new[k] * du,
+                                        self.tau_min, self.tau_max)  # fmt: skip
+        self.r, self.slope, self.e = r_new, slope_new, e_new
+        return y, loss
+
+
+def backprop_errors(Ws, bs, x, target, beta):
+    """A layered tanh network with a linear output at rest (static input):
+    the errors -d(beta/2 ||y* - y||^2)/d(pre-activation) of every layer, and
+    the rates, by plain backpropagation."""
+    rates, pres = [np.asarray(x, float)], []
+    for k, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+        a = W @ rates[-1] + b
+        pres.append(a)
+        rates.append(a if k == len(Ws) - 1 else np.tanh(a))
+    errors = [beta * (np.asarray(target, float) - rates[-1])]
+    for k in range(len(Ws) - 2, -1, -1):
+        errors.insert(0, (1 - rates[k + 1] ** 2) * (Ws[k + 1].T @ errors[0]))
+    return errors, rates

@@ -1,0 +1,300 @@
+"""Generalized Latent Equilibrium (ALGORITHMS.md §2; seed 003).
+
+A layered network whose neurons have a membrane ``u`` with time constant
+``tau_m`` and a prospective output ``r = phi(u + tau_r du/dt)``, and whose
+error neurons low-pass the backprojected error with ``tau_r`` and read it out
+prospectively with ``tau_m`` (the inverse roles). Weights, biases and both
+time constants learn from quantities local to each neuron, at every Euler step.
+
+Schedule: synchronous, one step of delay between layers. Every layer updates
+from what its neighbours held at the end of the previous Euler step: layer l
+reads r_{l-1} and the backprojected error W_{l+1}^T e_{l+1} of the previous
+step, and phi' of its own previous prospective potential. The output layer
+(linear) compares its new rates with the target at once. This is the
+message-per-step schedule of Lava and of a chip, so a process per layer runs
+the same kernels.
+
+Written with the numeric primitives so the same code is the float and the
+fixed-point rule. Fixed point: rates, potentials and their Euler increments
+are states; errors and learning signals have their own formats; the time
+constants and ``dt`` are held in the signals format (32 bits, so a time
+constant of up to 2^(31 - frac) fits). The forms are rearranged so that no
+quantity larger than its inputs is ever formed (no du/dt, which grows as
+1/tau): with the drive ``d = W r + b + gamma e - u``,
+
+    u_hat  = u + (tau_r d) / tau_m          prospective potential
+    u     <- u + (dt d) / tau_m             Euler increment du = dt du/dt
+    e      = v + (tau_m (s - v)) / tau_r    prospective error
+    v     <- v + (dt (s - v)) / tau_r
+
+Learning per Euler step (the paper's rates are per unit time, hence dt):
+``dW = eta dt e r_pre^T``, ``db = eta dt e``, ``d tau_m = -eta_tau e du``,
+``d tau_r = eta_tau s du``, both time constants clipped to
+[tau_min, tau_max].
+"""
+
+import numpy as np
+from numba import njit
+from timelocal.kernels.codes import C_STEP, C_UPDATES
+from timelocal.kernels.forward import loss_value, output_from_pre, real_loss
+from timelocal.kernels.numeric import (
+    activation,
+    add,
+    constant,
+    divide,
+    error_frac,
+    from_real,
+    maximum,
+    minimum,
+    mul,
+    multiplier,
+    read,
+    rescale,
+    scaled,
+    signal_frac,
+    state_frac,
+    store_error,
+    store_signal,
+    store_state,
+    sub,
+    synapse,
+)
+from timelocal.kernels.perturbation import bias_update, matrix_update
+
+# Rows of GLE's work array (scratch, width max(neurons, inputs)).
+G_RATES = 0  # this step's rates r, all layers
+G_PRIME = 1  # this step's phi'(u_hat)
+G_ERRORS = 2  # this step's errors e
+G_DU = 3  # this step's Euler increments du = dt du/dt
+G_S = 4  # this step's error-neuron inputs s (output layer: its error)
+G_INPUT = 5  # the sample's inputs as states
+G_TARGET = 6  # the sample's targets as states
+G_SIGNAL = 7  # a layer's learning signal eta dt e
+G_OUT = 8  # the outputs y (r_L, or softmax(r_L) for cross-entropy)
+N_GLE_ROWS = 9
+
+
+@njit(cache=True)
+def layer_geometry(sizes):
+    """Per layer l = 1..L+1 (index l-1): offsets into the flat parameters
+    (W_l, then b_l) and into the neuron arrays."""
+    n_layers = sizes.shape[0] - 1
+    w_offsets = np.empty(n_layers, np.int64)
+    b_offsets = np.empty(n_layers, np.int64)
+    neuron_offsets = np.empty(n_layers + 1, np.int64)
+    offset = 0
+    neuron_offsets[0] = 0
+    for k in range(n_layers):
+        w_offsets[k] = offset
+        offset += sizes[k + 1] * sizes[k]
+        b_offsets[k] = offset
+        offset += sizes[k + 1]
+        neuron_offsets[k + 1] = neuron_offsets[k] + sizes[k + 1]
+    return w_offsets, b_offsets, neuron_offsets
+
+
+@njit(cache=True)
+def layer_forward(num, hp, output, W, b, w_frac, b_frac, presyn, u, errors, tau_m, tau_r,
+                  counters, rates, prime, du):  # fmt: skip
+    """One Euler step of a layer's membranes from the presynaptic rates
+    ``presyn``: writes r, phi'(u_hat) and du, and advances u. ``output``: the
+    linear output layer (r = u_hat, phi' = 1)."""
+    a_frac = state_frac(num)
+    g_frac = signal_frac(num)
+    e_frac = error_frac(num)
+    dt = constant(num, hp.dt, g_frac)
+    one = constant(num, 1.0, a_frac)
+    nudged = hp.gamma != 0.0
+    gamma = constant(num, hp.gamma, g_frac)
+    for i in range(W.shape[0]):
+        acc = rescale(num, read(num, b[i]), b_frac - a_frac)
+        for j in range(W.shape[1]):
+            acc = synapse(num, acc, W[i, j], presyn[j], w_frac)
+        if nudged:
+            acc = add(num, acc, mul(num, gamma, errors[i], g_frac + e_frac - a_frac))
+        drive = store_state(num, sub(num, acc, u[i]), counters)
+        lead = divide(num, mul(num, tau_r[i], drive, g_frac), tau_m[i], g_frac)
+        u_hat = store_state(num, add(num, u[i], lead), counters)
+        step = store_state(num, divide(num, mul(num, dt, drive, g_frac), tau_m[i], g_frac),
+                           counters)  # fmt: skip
+        du[i] = step
+        u[i] = store_state(num, add(num, u[i], step), counters)
+        if output:
+            rates[i] = u_hat
+            prime[i] = one
+        else:
+            r = activation(num, u_hat)
+            rates[i] = r
+            prime[i] = sub(num, one, mul(num, r, r, a_frac))
+
+
+@njit(cache=True)
+def backproject(num, W_next, w_frac, errors_next, out):
+    """out = W_{l+1}^T e_{l+1}: the error a hidden layer receives (errors format)."""
+    for i in range(out.shape[0]):
+        out[i] = 0
+    for k in range(W_next.shape[0]):
+        e = errors_next[k]
+        for i in range(W_next.shape[1]):
+            out[i] = synapse(num, out[i], W_next[k, i], e, w_frac)
+
+
+@njit(cache=True)
+def hidden_errors(num, hp, back, prime, v, tau_m, tau_r, counters, errors, s):
+    """Error neurons of a hidden layer: s = phi'(u_hat) * back (both of the
+    previous step), low-passed with tau_r into v, read out prospectively with
+    tau_m into e."""
+    a_frac = state_frac(num)
+    g_frac = signal_frac(num)
+    dt = constant(num, hp.dt, g_frac)
+    for i in range(back.shape[0]):
+        s[i] = store_error(num, mul(num, prime[i], back[i], a_frac), counters)
+        gap = sub(num, s[i], v[i])
+        lead = divide(num, mul(num, tau_m[i], gap, g_frac), tau_r[i], g_frac)
+        errors[i] = store_error(num, add(num, v[i], lead), counters)
+        step = divide(num, mul(num, dt, gap, g_frac), tau_r[i], g_frac)
+        v[i] = store_error(num, add(num, v[i], step), counters)
+
+
+@njit(cache=True)
+def output_errors(num, hp, has_target, rates, targets, outputs, counters, errors, s):
+    """The output layer's nudging e_L = beta (y* - y), y = r_L (MSE) or
+    softmax(r_L) (cross-entropy; float only); zero without a target."""
+    a_frac = state_frac(num)
+    g_frac = signal_frac(num)
+    e_frac = error_frac(num)
+    beta = constant(num, hp.beta, g_frac)
+    output_from_pre(num, rates, hp.loss, outputs)
+    for k in range(rates.shape[0]):
+        if has_target:
+            gap = sub(num, targets[k], outputs[k])
+            errors[k] = store_error(num, mul(num, beta, gap, g_frac + a_frac - e_frac), counters)
+        else:
+            errors[k] = 0
+        s[k] = errors[k]
+
+
+@njit(cache=True)
+def layer_learn(num, hp, W, b, w_frac, b_frac, presyn, errors, s, du, tau_m, tau_r, seed, step,
+                key_offset, counters, signal):  # fmt: skip
+    """The layer's neuron-local updates: dW = eta dt e presyn^T, db = eta dt e,
+    d tau_m = -eta_tau e du, d tau_r = eta_tau s du (clipped)."""
+    a_frac = state_frac(num)
+    g_frac = signal_frac(num)
+    e_frac = error_frac(num)
+    if hp.learning_rate != 0.0:
+        mantissa, shift_of_factor = multiplier(num, hp.learning_rate * hp.dt)
+        for i in range(W.shape[0]):
+            signal[i] = store_signal(
+                num, scaled(num, errors[i], mantissa, shift_of_factor, e_frac - g_frac), counters
+            )
+        # A change s * r has the signal's plus the states' fraction bits.
+        matrix_update(num, W, True, signal, presyn, g_frac + a_frac - w_frac, seed, step,
+                      key_offset, counters)  # fmt: skip
+        bias_update(num, b, True, signal, g_frac - b_frac, seed, step,
+                    key_offset + W.shape[0], counters)  # fmt: skip
+    if hp.tau_learning_rate != 0.0:
+        mantissa, shift_of_factor = multiplier(num, hp.tau_learning_rate)
+        low = constant(num, hp.tau_min, g_frac)
+        high = constant(num, hp.tau_max, g_frac)
+        # e * du carries the errors' plus the states' fraction bits.
+        shift = e_frac + a_frac - g_frac
+        for i in range(W.shape[0]):
+            change_m = scaled(num, mul(num, errors[i], du[i], 0), mantissa, shift_of_factor, shift)
+            tau_m[i] = maximum(num, low, minimum(num, high, sub(num, tau_m[i], change_m)))
+            change_r = scaled(num, mul(num, s[i], du[i], 0), mantissa, shift_of_factor, shift)
+            tau_r[i] = maximum(num, low, minimum(num, high, add(num, tau_r[i], change_r)))
+
+
+@njit(cache=True)
+def gle_step(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, u, v, rates, errors,
+             prime, counters, work, inputs_t, targets_t, has_target, reset):  # fmt: skip
+    """One Euler step of the whole network (host schedule): every layer from
+    its neighbours' previous values, then the learning, then the new values
+    become the state. Returns the step's loss ||y - y*||^2 (or cross-entropy)
+    as a real number, NaN without a target."""
+    n_layers = sizes.shape[0] - 1
+    w_offsets, b_offsets, neuron_offsets = layer_geometry(sizes)
+    n_neurons = neuron_offsets[n_layers]
+    a_frac = state_frac(num)
+    if reset:
+        one = constant(num, 1.0, a_frac)
+        for i in range(n_neurons):
+            u[i] = 0
+            v[i] = 0
+            rates[i] = 0
+            errors[i] = 0
+            prime[i] = one
+    inputs = work[G_INPUT, : inputs_t.shape[0]]
+    for j in range(inputs_t.shape[0]):
+        inputs[j] = from_real(num, inputs_t[j], counters)
+    new_rates = work[G_RATES, :n_neurons]
+    new_prime = work[G_PRIME, :n_neurons]
+    new_errors = work[G_ERRORS, :n_neurons]
+    du = work[G_DU, :n_neurons]
+    s = work[G_S, :n_neurons]
+    # Forward: layer l from r_{l-1} of the previous step (the input: this sample).
+    for k in range(n_layers):
+        n_pre, n_post = sizes[k], sizes[k + 1]
+        W = params[w_offsets[k] : w_offsets[k] + n_post * n_pre].reshape((n_post, n_pre))
+        b = params[b_offsets[k] : b_offsets[k] + n_post]
+        lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
+        output = k == n_layers - 1
+        w_frac, b_frac = weight_fracs[2 * k], weight_fracs[2 * k + 1]
+        # (Two calls: the input row and the rates may differ in type.)
+        if k == 0:
+            layer_forward(num, hp, output, W, b, w_frac, b_frac, inputs, u[lo:hi],
+                          errors[lo:hi], tau_m[lo:hi], tau_r[lo:hi], counters, new_rates[lo:hi],
+                          new_prime[lo:hi], du[lo:hi])  # fmt: skip
+        else:
+            layer_forward(num, hp, output, W, b, w_frac, b_frac,
+                          rates[neuron_offsets[k - 1] : lo], u[lo:hi], errors[lo:hi],
+                          tau_m[lo:hi], tau_r[lo:hi], counters, new_rates[lo:hi],
+                          new_prime[lo:hi], du[lo:hi])  # fmt: skip
+    # Errors: hidden layers from the previous step's errors above them.
+    for k in range(n_layers - 1):
+        n_post, n_next = sizes[k + 1], sizes[k + 2]
+        W_next = params[w_offsets[k + 1] : w_offsets[k + 1] + n_next * n_post].reshape(
+            (n_next, n_post)
+        )
+        lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
+        back = new_errors[lo:hi]  # overwritten by the layer's own errors below
+        backproject(num, W_next, weight_fracs[2 * k + 2], errors[hi : neuron_offsets[k + 2]], back)
+        hidden_errors(num, hp, back, prime[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi],
+                      counters, new_errors[lo:hi], s[lo:hi])  # fmt: skip
+    lo = neuron_offsets[n_layers - 1]
+    n_out = sizes[n_layers]
+    targets = work[G_TARGET, :n_out]
+    for k in range(n_out):
+        # A missing target (NaN) is never read; keep the row finite.
+        targets[k] = from_real(num, targets_t[k], counters) if has_target else 0
+    outputs = work[G_OUT, :n_out]
+    output_errors(num, hp, has_target, new_rates[lo:], targets, outputs, counters,
+                  new_errors[lo:], s[lo:])  # fmt: skip
+    loss = np.nan
+    if has_target:
+        loss = real_loss(num, loss_value(num, new_rates[lo:], outputs, targets, hp.loss))
+    if learn:
+        step = counters[C_STEP]
+        for k in range(n_layers):
+            n_pre, n_post = sizes[k], sizes[k + 1]
+            W = params[w_offsets[k] : w_offsets[k] + n_post * n_pre].reshape((n_post, n_pre))
+            b = params[b_offsets[k] : b_offsets[k] + n_post]
+            lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
+            w_frac, b_frac = weight_fracs[2 * k], weight_fracs[2 * k + 1]
+            signal = work[G_SIGNAL, : hi - lo]
+            if k == 0:
+                layer_learn(num, hp, W, b, w_frac, b_frac, inputs, new_errors[lo:hi], s[lo:hi],
+                            du[lo:hi], tau_m[lo:hi], tau_r[lo:hi], hp.seed, step, w_offsets[k],
+                            counters, signal)  # fmt: skip
+            else:
+                layer_learn(num, hp, W, b, w_frac, b_frac, rates[neuron_offsets[k - 1] : lo],
+                            new_errors[lo:hi], s[lo:hi], du[lo:hi], tau_m[lo:hi], tau_r[lo:hi],
+                            hp.seed, step, w_offsets[k], counters, signal)  # fmt: skip
+        counters[C_STEP] += 1
+        counters[C_UPDATES] += 1
+    for i in range(n_neurons):
+        rates[i] = new_rates[i]
+        prime[i] = new_prime[i]
+        errors[i] = new_errors[i]
+    return loss

@@ -1,0 +1,160 @@
+"""GLE (ALGORITHMS.md §2): the kernels against the NumPy reference, the LE
+limit against backpropagation, fixed point against float, and seed 003's
+teacher/student task."""
+
+import numpy as np
+import pytest
+from timelocal import Network, NetworkSpec
+from timelocal.runtime.errors import SpecError
+from timelocal.runtime.state import weights
+from timelocal.streams.registry import open_stream
+
+from tests.helpers import sample_data
+from tests.reference import ReferenceGLE, backprop_errors
+
+
+def gle_network(n_in=3, n_hidden=5, n_out=2, layers=2, *, precision="float64", loss="mse",
+                seed=4, **params) -> Network:  # fmt: skip
+    spec = NetworkSpec("gle", n_in, n_out, n_hidden=n_hidden, loss=loss, precision=precision,
+                       seed=seed, params={"layers": layers, **params})  # fmt: skip
+    return Network(spec)
+
+
+def reference_of(net: Network, **overrides) -> ReferenceGLE:
+    spec = net.spec
+    views = weights(spec, net.state["params"])
+    n_layers = len(spec.layer_sizes) - 1
+    kwargs = dict(dt=spec.hyper("dt"), beta=spec.hyper("beta"), gamma=spec.hyper("gamma"),
+                  eta=spec.hyper("learning_rate"), eta_tau=spec.hyper("tau_learning_rate"),
+                  tau_min=spec.hyper("tau_min"), tau_max=spec.hyper("tau_max"),
+                  xent=spec.loss == "xent")  # fmt: skip
+    kwargs.update(overrides)
+    return ReferenceGLE(spec.layer_sizes, [views[f"W{k}"] for k in range(1, n_layers + 1)],
+                        [views[f"b{k}"] for k in range(1, n_layers + 1)], net.state["tau_m"],
+                        net.state["tau_r"], **kwargs)  # fmt: skip
+
+
+@pytest.mark.parametrize("loss,gamma", [("mse", 0.0), ("mse", 0.3), ("xent", 0.0)])
+def test_steps_match_reference(loss, gamma):
+    net = gle_network(loss=loss, gamma=gamma, learning_rate=0.5, tau_learning_rate=0.5,
+                      tau_min=0.3, tau_max=1.5, lag_fraction=0.4, lag_tau=1.4)  # fmt: skip
+    rng = np.random.default_rng(0)
+    net.state["tau_m"][:] = rng.uniform(0.4, 1.4, net.spec.n_neurons)
+    net.state["tau_r"][:] = rng.uniform(0.4, 1.4, net.spec.n_neurons)
+    start = net.state["tau_m"].copy()
+    ref = reference_of(net)
+    inputs, targets = sample_data(150, 3, 2, loss=loss, missing_every=7)
+    result = net.learn(inputs, targets)
+    for t in range(150):
+        target = None if np.isnan(targets[t]).all() else targets[t]
+        y, loss_t = ref.step(inputs[t], target)
+        np.testing.assert_allclose(result.outputs[t], y, rtol=0, atol=1e-12)
+        if target is None:
+            assert np.isnan(result.loss[t])
+        else:
+            assert abs(result.loss[t] - loss_t) <= 1e-12 * max(1.0, abs(loss_t))
+    views = weights(net.spec, net.state["params"])
+    for k in range(3):
+        np.testing.assert_allclose(views[f"W{k + 1}"], ref.W[k], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(views[f"b{k + 1}"], ref.b[k], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net.state["tau_m"], np.concatenate(ref.tau_m), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net.state["tau_r"], np.concatenate(ref.tau_r), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net.state["errors"], np.concatenate(ref.e), rtol=0, atol=1e-12)
+    # The clip held, and the time constants did move.
+    assert net.state["tau_m"].min() >= 0.3 and net.state["tau_r"].max() <= 1.5
+    assert np.abs(net.state["tau_m"] - start).max() > 1e-3
+
+
+def test_predict_changes_nothing_learned():
+    net = gle_network()
+    before = {k: v.copy() for k, v in net.state.items()}
+    inputs, targets = sample_data(50, 3, 2)
+    net.predict(inputs, targets)
+    for name in ("params", "tau_m", "tau_r"):
+        np.testing.assert_array_equal(net.state[name], before[name])
+    assert not np.array_equal(net.state["potentials"], before["potentials"])
+
+
+def test_le_limit_errors_and_update_are_backprop():
+    """tau_m = tau_r, static input held until settled: each layer's error is
+    the backpropagated error of the instantaneous loss, and dW is eta dt times
+    minus its gradient."""
+    net = gle_network(n_in=3, n_hidden=6, n_out=2, layers=3, learning_rate=0.0,
+                      tau_learning_rate=0.0, tau_m=0.7, tau_r=0.7, beta=0.8)  # fmt: skip
+    views = weights(net.spec, net.state["params"])
+    rng = np.random.default_rng(1)
+    for k in range(1, 5):  # non-zero biases, to test them too
+        views[f"b{k}"][:] = 0.3 * rng.standard_normal(views[f"b{k}"].shape)
+    x, target = np.array([0.5, -0.3, 0.8]), np.array([0.4, -0.2])
+    net.learn(np.tile(x, (600, 1)), np.tile(target, (600, 1)))
+    Ws = [views[f"W{k}"].copy() for k in range(1, 5)]
+    bs = [views[f"b{k}"].copy() for k in range(1, 5)]
+    bp_errors, bp_rates = backprop_errors(Ws, bs, x, target, beta=0.8)
+    sizes = net.spec.layer_sizes
+    splits = np.cumsum(sizes[1:])[:-1]
+    for k, (e, e_bp) in enumerate(
+        zip(np.split(net.state["errors"], splits), bp_errors, strict=True)
+    ):
+        np.testing.assert_allclose(e, e_bp, rtol=0, atol=1e-10, err_msg=f"layer {k + 1}")
+        assert np.abs(e_bp).max() > 1e-3  # the check is not vacuous
+    # One step with learning: dW = eta dt e r_pre^T = -eta dt dL/dW.
+    eta, dt = 0.3, net.spec.hyper("dt")
+    learner = Network(NetworkSpec("gle", 3, 2, n_hidden=6, seed=4, params={
+        **net.spec.params, "learning_rate": eta}), state={k: v.copy() for k, v in net.state.items()})  # fmt: skip
+    learner.learn(x[None], target[None])
+    new = weights(learner.spec, learner.state["params"])
+    for k in range(4):
+        grad = -np.outer(bp_errors[k], bp_rates[k])  # dL/dW, L = beta/2 ||y* - y||^2
+        np.testing.assert_allclose(new[f"W{k + 1}"] - Ws[k], -eta * dt * grad, rtol=0, atol=1e-10)
+
+
+def test_fixed16_tracks_float_and_learns():
+    t = np.arange(20000) * 0.1
+    inputs = np.stack([np.sin(0.3 * t), np.cos(0.71 * t + 1)], axis=1)
+    targets = np.tanh(2 * inputs[:, :1] * inputs[:, 1:])
+    results = {}
+    for precision in ("float64", "fixed16"):
+        net = gle_network(2, 16, 1, precision=precision, learning_rate=0.5,
+                          tau_learning_rate=0.005)  # fmt: skip
+        results[precision] = net.learn(inputs, targets)
+        assert sum(net.saturations.values()) == 0
+    float_loss, fixed_loss = results["float64"].loss, results["fixed16"].loss
+    # Both learn: far below predicting zero (mean y*^2, about 0.3).
+    baseline = float((targets[-1000:] ** 2).mean())
+    assert float_loss[-1000:].mean() < 0.05 * baseline
+    assert fixed_loss[-1000:].mean() < 0.05 * baseline
+    # Quantisation moves the trajectory a little, never far.
+    assert (
+        abs(fixed_loss[-1000:].mean() - float_loss[-1000:].mean()) < 0.3 * float_loss[-1000:].mean()
+    )
+    np.testing.assert_allclose(results["fixed16"].outputs[:2000], results["float64"].outputs[:2000],
+                               atol=0.02)  # fmt: skip
+
+
+def test_teacher_student_chain():
+    """Seed 003's chain (1 -> 1 -> 1 neurons): the student's output error
+    falls >= 10x, and its time constants as a whole move toward the
+    teacher's (the weights may settle on an equivalent solution, so not every
+    single one does)."""
+    stream = open_stream("synth:teacher?train=300000&seed=1")
+    inputs, targets = stream.train[0], stream.train[1]
+    net = gle_network(1, 1, 1, layers=1, seed=11, learning_rate=1.0, tau_learning_rate=0.02)
+    teacher = np.concatenate([stream.info["teacher_tau_m"], stream.info["teacher_tau_r"]])
+    start = np.concatenate([net.state["tau_m"], net.state["tau_r"]])
+    loss = net.learn(inputs, targets).loss
+    end = np.concatenate([net.state["tau_m"], net.state["tau_r"]])
+    assert loss[-10000:].mean() < 0.1 * loss[:10000].mean()
+    assert np.linalg.norm(end - teacher) < 0.5 * np.linalg.norm(start - teacher)
+
+
+def test_spec_refuses_what_gle_cannot_do():
+    with pytest.raises(SpecError, match="decorrelation"):
+        NetworkSpec("gle", 1, 1, decorrelate=True)
+    with pytest.raises(SpecError, match="2 dt"):
+        NetworkSpec("gle", 1, 1, params={"dt": 0.5, "tau_min": 0.6})
+    with pytest.raises(SpecError, match="outside"):
+        NetworkSpec("gle", 1, 1, params={"tau_m": 200.0})
+    with pytest.raises(SpecError, match="signals format"):
+        NetworkSpec("gle", 1, 1, precision="fixed:g=32.28", params={"tau_max": 100.0})
+    with pytest.raises(SpecError, match="does not apply"):
+        NetworkSpec("gle", 1, 1, params={"sigma": 0.1})
