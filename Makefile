@@ -2,7 +2,7 @@
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := lava,test,bench,dev
+EXTRAS := lava,test,bench,dev,tasks
 
 # python3.10 on PATH first (only if it really runs: pyenv's shim exists but
 # fails when 3.10 is not the active version), then pyenv's 3.10 install.

@@ -31,16 +31,18 @@ from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import KINDS, ArraySpec, initial_state, scratch_layout, state_layout
 
 OPS = codes.OP_NAMES
-PHASES = ("clean forward", "noisy forward", "loss", "weight update", "decorrelation")
+PHASES = ("clean forward", "noisy forward", "errors", "loss", "weight update", "decorrelation")
 
 KIND_HELP = {
-    "weights": "A, R, B, biases (and the per-matrix exponents)",
+    "weights": "A, R, B, biases; GLE: W_l, b_l (and the per-matrix exponents)",
     "decorrelation": "the decorrelation matrix D",
-    "neuron_state": "the rates x* carried to the next step",
+    "neuron_state": "the rates x* carried to the next step; GLE: u, r, phi'",
     "noisy_state": "the noisy copy's rates",
     "optimizer": "Adam's two moments per weight",
     "counters": "step counter (the random generator's key) and saturation counts",
     "window": "BPTT's stored window (grows with T: not time-local)",
+    "time_constants": "GLE's learned tau_m and tau_r per neuron",
+    "error_neurons": "GLE's error neurons: low-pass state v and error e",
     "scratch": "per-step rows, reused every step (not checkpointed)",
 }
 OP_HELP = {
@@ -299,12 +301,64 @@ class _Model:
                 self.decorrelate_into("decorrelation", n)
                 self.decorrelation_update("decorrelation", n)
 
+    # GLE (kernels/gle.py): one Euler step of every layer
+    def layer_forward(self, phase, n_pre, n_post, output):
+        self.add(phase, n_post, read=1)
+        self.rescale(phase, n_post)
+        self.synapse(phase, n_post * n_pre)
+        if self.spec.hyper("gamma") != 0:
+            self.mul(phase, n_post)
+            self.add(phase, n_post, add=1)
+        self.add(phase, n_post, add=3, div=2)  # drive, u_hat, u; two divisions
+        self.mul(phase, 2 * n_post)
+        self.store(phase, 4 * n_post)  # drive, u_hat, du, u
+        if not output:
+            self.add(phase, n_post, lookup=1, add=1)
+            self.mul(phase, n_post)
+
+    def hidden_errors(self, phase, n_post, n_next):
+        self.synapse(phase, n_next * n_post)  # backproject
+        self.mul(phase, 3 * n_post)
+        self.add(phase, n_post, add=3, div=2)
+        self.store(phase, 3 * n_post)
+
+    def layer_learn(self, phase, n_pre, n_post):
+        if self.spec.hyper("learning_rate") != 0:
+            self.scaled(phase, n_post)
+            self.store(phase, n_post)
+            self.matrix_update(phase, n_post, n_pre, sgd=True)
+            self.bias_update(phase, n_post, sgd=True)
+        if self.spec.hyper("tau_learning_rate") != 0:
+            self.mul(phase, 2 * n_post)
+            self.scaled(phase, 2 * n_post)
+            self.add(phase, n_post, add=2, select=4)
+
+    def gle_step(self, learn: bool, has_target: bool):
+        sizes = self.spec.layer_sizes
+        n_layers = len(sizes) - 1
+        for k in range(n_layers):
+            self.layer_forward("clean forward", sizes[k], sizes[k + 1], k == n_layers - 1)
+        for k in range(n_layers - 1):
+            self.hidden_errors("errors", sizes[k + 1], sizes[k + 2])
+        n_out = sizes[-1]
+        self.output_from_pre("errors", n_out)
+        if has_target:
+            self.add("errors", n_out, add=1)
+            self.mul("errors", n_out)
+            self.store("errors", n_out)
+            self.loss_value("loss", n_out)
+        if learn:
+            for k in range(n_layers):
+                self.layer_learn("weight update", sizes[k], sizes[k + 1])
+
 
 def model_ops(spec: NetworkSpec, *, learn: bool = True, has_target: bool = True):
-    """Operations by phase and kind: of one step (a perturbation rule), or of
-    one whole window of T steps (BPTT, every step with a target)."""
+    """Operations by phase and kind: of one step (a perturbation rule, GLE),
+    or of one whole window of T steps (BPTT, every step with a target)."""
     model = _Model(spec)
-    if spec.rule == "bptt" and learn:
+    if spec.rule == "gle":
+        model.gle_step(learn, has_target)
+    elif spec.rule == "bptt" and learn:
         model.bptt_window()
     else:
         model.perturbation_step(learn, has_target)
@@ -322,12 +376,12 @@ def counted_ops(spec: NetworkSpec, steps: int, *, learn: bool = True, has_target
     the operations they counted, by kind."""
     from timelocal.kernels.bptt import bptt_train_step
     from timelocal.kernels.perturbation import layer_views, perturbation_step
-    from timelocal.targets.host import WINDOW_ARRAYS, HostTarget
+    from timelocal.targets.host import WINDOW_ARRAYS, host_target
 
     state = initial_state(spec)
-    host = HostTarget(spec, state)  # for its scratch and absent-array conventions
+    host = host_target(spec, state)  # for its scratch and absent-array conventions
     num = numeric.counting(host.numeric)
-    hp, work, grads = host.hyper, host.scratch["work"], host.scratch["grads"]
+    hp, work, grads = host.hyper, host.scratch["work"], host.scratch.get("grads")
     n_in, n, n_out = spec.n_inputs, spec.n_hidden, spec.n_outputs
     rng = np.random.default_rng(seed)
     inputs = rng.uniform(-1, 1, (steps, n_in))
@@ -340,7 +394,15 @@ def counted_ops(spec: NetworkSpec, steps: int, *, learn: bool = True, has_target
     s = state
     # The step kernels called one step at a time (not the host's chunk loop,
     # which would compile every rule for every record: slower to build).
-    if spec.rule == "bptt" and learn:
+    if spec.rule == "gle":
+        from timelocal.kernels.gle import gle_step
+
+        for t in range(steps):
+            gle_step(num, hp, learn, host.sizes, s["params"], s["weight_fracs"], s["tau_m"],
+                     s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
+                     s["slopes"], s["counters"], work, inputs[t], targets[t], has_target,
+                     False)  # fmt: skip
+    elif spec.rule == "bptt" and learn:
         window = [host.state_array(name) for name in WINDOW_ARRAYS]
         for t in range(steps):
             bptt_train_step(num, hp, s["params"], s["weight_fracs"], grads, s["moment1"],
@@ -367,6 +429,10 @@ def format_bits(spec: NetworkSpec, array: ArraySpec) -> int:
         return np.dtype(array.dtype).itemsize * 8
     if array.dtype == precision.weight_dtype and array.kind in ("weights", "decorrelation"):
         return precision.weights.bits
+    if array.kind == "time_constants":
+        return precision.signals.bits
+    if array.kind == "error_neurons":
+        return precision.errors.bits
     return precision.states.bits
 
 
@@ -443,9 +509,9 @@ def profile(spec: NetworkSpec, *, measure_time: bool = False,
 def host_seconds_per_step(spec: NetworkSpec, budget: float = 0.5) -> float:
     """Measured host time of one learning step with a target (random data):
     the best of repeated chunks within about ``budget`` seconds."""
-    from timelocal.targets.host import HostTarget
+    from timelocal.targets.host import host_target
 
-    target = HostTarget(spec, initial_state(spec))
+    target = host_target(spec, initial_state(spec))
     rng = np.random.default_rng(0)
 
     def run(steps):

@@ -223,11 +223,12 @@ class Session:
         if not steps:
             return None
         result = {"test_loss": loss.mean, "test_steps": steps}
-        if self.network.spec.loss == "mse" and loss.count:
+        classification = self.network.spec.loss != "mse" or self.stream.info.get("classification")
+        if classification and scored:
+            result["test_accuracy"] = correct / scored
+        elif self.network.spec.loss == "mse" and loss.count:
             variance = target_sq / loss.count - (target_sum / loss.count) ** 2
             result["test_nrmse"] = math.sqrt(loss.mean / max(float(variance.sum()), 1e-300))
-        elif scored:
-            result["test_accuracy"] = correct / scored
         if self.metrics is not None:
             self.metrics.write({"step": self.position, "phase": "test", "epoch": self.epoch,
                                 "loss": loss.mean,

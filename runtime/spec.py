@@ -112,14 +112,14 @@ HYPER_PARAMETERS = (
     HyperParameter("adam_eps", float, 1e-8, "Adam's denominator floor", rules=RECURRENT_RULES,
                    minimum=0.0),
     HyperParameter(
-        "input_scale", float, 1.0, "initial A ~ N(0, input_scale^2 / n_in)", minimum=0.0
+        "input_scale", float, 1.0, "initial A ~ N(0, input_scale^2 / n_in) (GLE: every hidden layer's W, over its fan-in)", minimum=0.0
     ),
     HyperParameter(
         "recurrent_scale", float, 0.9, "initial R ~ N(0, recurrent_scale^2 / n_hidden)",
         rules=RECURRENT_RULES, minimum=0.0,
     ),
     HyperParameter(
-        "output_scale", float, 1.0, "initial B ~ N(0, output_scale^2 / n_hidden)", minimum=0.0
+        "output_scale", float, 1.0, "initial B ~ N(0, output_scale^2 / n_hidden) (GLE: the output layer's W)", minimum=0.0
     ),
     # GLE (ALGORITHMS.md §2). Time is in the units of the time constants; one
     # sample is one Euler step of length dt.
@@ -141,7 +141,7 @@ HYPER_PARAMETERS = (
                    "(at least 2 dt)", rules=("gle",), minimum=0.0),
     HyperParameter("tau_max", float, 100.0, "GLE: upper clip of the learned time constants",
                    rules=("gle",), minimum=0.0),
-    HyperParameter("tau_learning_rate", float, 0.01,
+    HyperParameter("tau_learning_rate", float, 0.005,
                    "GLE: eta_tau of d tau_m = -eta_tau e du, d tau_r = eta_tau s du "
                    "(0: fixed time constants)", rules=("gle",), minimum=0.0),
     HyperParameter("beta", float, 1.0, "GLE: output nudging strength, e_L = beta (y* - y)",

@@ -17,6 +17,7 @@ SYNTHETIC = {
     "mackey-glass": synthetic.mackey_glass,
     "copy-memory": synthetic.copy_memory,
     "teacher": synthetic.teacher,
+    "mnist1d": synthetic.mnist1d,
 }
 
 # What `timelocal streams` prints.
@@ -28,6 +29,10 @@ STREAM_KINDS = {
     "synth:teacher": "seed 003's teacher/student task: a fixed random GLE network driven by "
     "sums of sines; the target is its output (options inputs, hidden, layers, outputs, dt; "
     "run the student with the same dt)",
+    "synth:mnist1d": "MNIST-1D (built offline by the mnist1d package): one input, each of a "
+    "sample's 40 points held for hold= steps, the one-hot label as target during the last "
+    "label= share; options samples, train, test, loss=xent|mse, seed (42: the standard set); "
+    "test accuracy",
     "file:PATH.csv": "text lines: inputs, then targets (or inputs | targets; no targets: "
     "predict only); optional header line; needs --inputs N unless the header has a '|' "
     "(and --outputs M when the width is unclear)",
@@ -59,6 +64,9 @@ def _parse_options(url: str, name: str, query: str) -> dict:
                 f"options: {', '.join(f'{k}={v}' for k, v in allowed.items())}"
             )
         kind = type(allowed[key])
+        if kind is str:
+            options[key] = text
+            continue
         try:
             value = kind(text)
         except ValueError:

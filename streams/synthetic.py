@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from timelocal.runtime.errors import StreamError
 from timelocal.streams.base import ArrayStream, sequence_arrays
 
 
@@ -171,4 +172,80 @@ def teacher(
             "teacher_params": params.tolist(),
             "test_target_variance": float(target[train:].var()),
         },
+    )
+
+
+MNIST1D_CLASSES = 10
+
+
+def mnist1d_data(samples: int, seed: int) -> dict:
+    """The MNIST-1D data set (Greydanus), built offline by the ``mnist1d``
+    package's generator: ``samples`` sequences of 40 points, 80% for
+    training. seed 42 with 5000 samples is the standard set."""
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError:
+        raise StreamError(
+            "synth:mnist1d needs the mnist1d package: pip install 'timelocal[tasks]' "
+            "(make install does)"
+        ) from None
+    args = get_dataset_args()
+    args.num_samples = samples
+    args.seed = seed
+    return make_dataset(args)
+
+
+def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float, loss: str) -> tuple:
+    """Samples back to back: each point held for ``hold`` steps; the one-hot
+    label is the target during the last ``label`` share of each sample (no
+    target before), and those steps are scored; each sample starts with a
+    reset. MSE targets are the one-hot vector too."""
+    n, points = xs.shape
+    period = points * hold
+    inputs = np.repeat(xs, hold, axis=1).reshape(-1, 1)
+    labelled = max(1, int(round(label * period)))
+    targets = np.zeros((n, period, MNIST1D_CLASSES))
+    targets[:, period - labelled :, :] = np.eye(MNIST1D_CLASSES)[ys][:, None, :]
+    reset = np.zeros((n, period), bool)
+    reset[:, 0] = True
+    labelled_steps = np.zeros((n, period), bool)
+    labelled_steps[:, period - labelled :] = True
+    del loss  # both losses use the same one-hot targets
+    return sequence_arrays(inputs, targets.reshape(-1, MNIST1D_CLASSES),
+                           has_target=labelled_steps.reshape(-1), reset=reset.reshape(-1))  # fmt: skip
+
+
+def mnist1d(
+    hold: int = 5, label: float = 0.25, samples: int = 5000, train: int = 0, test: int = 0,
+    epochs: int = 1, loss: str = "xent", seed: int = 42,
+) -> ArrayStream:  # fmt: skip
+    """MNIST-1D as a stream of one input: each sample's 40 points one after
+    the other, each held for ``hold`` Euler steps, the label (one-hot, 10
+    classes) as the target during the last ``label`` share of the sample.
+    ``train``/``test``: use only the first so many samples of each part (0:
+    all; the standard set has 4000 and 1000). Accuracy is measured on the
+    labelled steps of the test part."""
+    if loss not in ("xent", "mse"):
+        raise StreamError(f"synth:mnist1d: loss must be xent or mse, got {loss!r}")
+    if not 0 < label <= 1:
+        raise StreamError(f"synth:mnist1d: label is a share of each sample, in (0, 1], got {label}")
+    data = mnist1d_data(samples, seed)
+    x_train, y_train = data["x"][: train or None], data["y"][: train or None]
+    x_test, y_test = data["x_test"][: test or None], data["y_test"][: test or None]
+    period = x_train.shape[1] * hold
+    return ArrayStream(
+        url="",
+        n_inputs=1,
+        n_outputs=MNIST1D_CLASSES,
+        loss=loss,
+        train_length=len(y_train) * period,
+        epochs=epochs,
+        test_length=len(y_test) * period,
+        train=mnist1d_part(x_train, y_train, hold, label, loss),
+        test=mnist1d_part(x_test, y_test, hold, label, loss),
+        info={
+            "baseline_accuracy": 1.0 / MNIST1D_CLASSES,
+            "sample_steps": period,
+            "classification": True,
+        },  # fmt: skip
     )

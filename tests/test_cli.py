@@ -149,8 +149,11 @@ def test_signal_finishes_the_chunk_checkpoints_and_reports(tmp_path, signum, cod
 
 def test_rules_and_streams_list_what_exists():
     rules = json.loads(run("rules", "--json").stdout)
-    assert set(rules["rules"]) == {"np", "anp", "wp", "bptt"}
+    assert set(rules["rules"]) == {"np", "anp", "wp", "bptt", "gle"}
     assert rules["rules"]["bptt"]["time_local"] is False
+    assert rules["rules"]["gle"]["time_local"] is True
+    assert "tau_learning_rate" in rules["rules"]["gle"]["hyper_parameters"]
+    assert "sigma" not in rules["rules"]["gle"]["hyper_parameters"]
     assert "sigma" in rules["rules"]["anp"]["hyper_parameters"]
     streams = json.loads(run("streams", "--json").stdout)
     assert "synth:mackey-glass" in streams["streams"] and "-" in streams["streams"]
@@ -240,3 +243,28 @@ def test_profile_budget_sweep_and_errors(tmp_path):
     sweep = run("profile", "--rule", "anp", "--sweep-hidden", "8,32,128", "--plot", str(plot))
     assert sweep.returncode == 0, sweep.stderr
     assert "operations ~ n^" in sweep.stdout and plot.stat().st_size > 10_000
+
+
+def test_gle_learns_the_teacher_through_the_cli_and_resumes_exactly(tmp_path):
+    url = "synth:teacher?train=30000&test=3000&seed=2&epochs=2"
+    base = ["run", "--rule", "gle", "--stream", url, "--hidden", "3", "-q", "--json",
+            "-p", "learning_rate=1", "-p", "tau_learning_rate=0.02"]  # fmt: skip
+    full = summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
+    assert full["rule"] == "gle" and full["steps"] == 60000
+    assert full["train_loss"] < 0.5 * full["train_loss_first"]
+    assert full["test_nrmse"] < 0.3
+    summary_of(run(*base, "--steps", "41000", "--checkpoint", str(tmp_path / "part.npz")))
+    summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url,
+                   "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
+    done, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
+    for name, array in done.state.items():
+        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+
+
+def test_gle_classification_reports_accuracy_and_refuses_lava():
+    result = run("run", "--rule", "gle", "--stream", "synth:mnist1d?train=100&test=50&hold=1",
+                 "--hidden", "8", "--json", "-q")  # fmt: skip
+    summary = summary_of(result)
+    assert 0 <= summary["test_accuracy"] <= 1 and summary["baseline_accuracy"] == 0.1
+    lava = run("run", "--rule", "gle", "--target", "lava", "--stream", "synth:teacher?train=10")
+    assert lava.returncode == 2 and "host target" in lava.stderr

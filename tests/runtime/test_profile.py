@@ -64,6 +64,15 @@ def test_model_equals_counted_operations_bptt_window(decorrelate, optimizer):
     assert counted_ops(spec, 4) == op_totals(model_ops(spec))
 
 
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_model_equals_counted_operations_gle(precision):
+    for params in ({}, {"gamma": 0.5, "tau_learning_rate": 0.0}, {"learning_rate": 0.0}):
+        _check(NetworkSpec("gle", 3, 2, n_hidden=4, precision=precision,
+                           params={"layers": 2, **params}))  # fmt: skip
+    if precision == "float64":
+        _check(NetworkSpec("gle", 3, 3, n_hidden=4, loss="xent", params={"layers": 3}))
+
+
 def test_counts_change_when_the_kernels_do_something_else():
     """The counting is live: ANP skipping a layer (its floor) does fewer
     operations than the model's worst case, and the comparison sees it."""
@@ -76,12 +85,14 @@ def test_counts_change_when_the_kernels_do_something_else():
 @pytest.mark.parametrize(
     "rule,precision",
     [(rule, precision) for rule in ("np", "anp", "wp") for precision in
-     ("float32", "float64", "fixed16", "loihi8")] + [("bptt", "float32"), ("bptt", "float64")],
+     ("float32", "float64", "fixed16", "loihi8")] + [("bptt", "float32"), ("bptt", "float64")]
+    + [("gle", precision) for precision in ("float32", "fixed16", "loihi8")],
 )  # fmt: skip
 def test_persistent_bytes_equal_allocated(rule, precision):
-    optimizer = "adam" if precision.startswith("float") else "sgd"
-    spec = NetworkSpec(rule, n_inputs=4, n_outputs=2, n_hidden=7, decorrelate=True,
-                       precision=precision, params={"optimizer": optimizer})  # fmt: skip
+    optimizer = "adam" if precision.startswith("float") and rule != "gle" else "sgd"
+    params = {"layers": 2} if rule == "gle" else {"optimizer": optimizer}
+    spec = NetworkSpec(rule, n_inputs=4, n_outputs=2, n_hidden=7, decorrelate=rule != "gle",
+                       precision=precision, params=params)  # fmt: skip
     result = profile(spec)
     state = initial_state(spec)
     assert result.persistent_bytes == sum(a.nbytes for a in state.values())

@@ -69,3 +69,32 @@ def test_copy_memory_layout():
 def test_bad_urls(url, message):
     with pytest.raises(StreamError, match=message):
         open_stream(url)
+
+
+def test_mnist1d_holds_each_point_and_labels_the_last_part():
+    stream = open_stream("synth:mnist1d?hold=3&label=0.25&train=20&test=10&loss=mse")
+    assert (stream.n_inputs, stream.n_outputs, stream.loss) == (1, 10, "mse")
+    x, y, has, reset, scored = stream.train
+    period = 40 * 3
+    assert x.shape == (20 * period, 1) and stream.info["sample_steps"] == period
+    np.testing.assert_array_equal(x[0:3, 0], np.full(3, x[0, 0]))  # held
+    assert reset.reshape(20, period)[:, 0].all() and reset.sum() == 20
+    labelled = has.reshape(20, period)
+    assert labelled[:, -30:].all() and not labelled[:, :-30].any()
+    np.testing.assert_array_equal(scored, has)
+    onehot = y.reshape(20, period, 10)[:, -1]
+    np.testing.assert_array_equal(onehot.sum(axis=1), np.ones(20))
+    assert len(set(onehot.argmax(axis=1))) > 3  # several classes
+    with pytest.raises(StreamError, match="loss must be xent or mse"):
+        open_stream("synth:mnist1d?loss=hinge")
+
+
+def test_teacher_is_a_fixed_gle_network_the_student_can_match():
+    stream = open_stream("synth:teacher?inputs=2&hidden=3&layers=2&outputs=2&train=500&test=100")
+    assert (stream.n_inputs, stream.n_outputs) == (2, 2)
+    x, y = stream.train[0], stream.train[1]
+    assert x.shape == (500, 2) and y.shape == (500, 2) and y.std() > 0.05
+    again = open_stream("synth:teacher?inputs=2&hidden=3&layers=2&outputs=2&train=500&test=100")
+    np.testing.assert_array_equal(again.train[1], y)
+    taus = np.array(stream.info["teacher_tau_m"])
+    assert taus.shape == (3 + 3 + 2,) and ((0.5 <= taus) & (taus <= 3)).all()
