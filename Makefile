@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/lava_speed.py
 	$(BIN)/python benchmarks/profile.py
+	$(BIN)/python benchmarks/gle_mnist1d.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -90,7 +90,9 @@ def write_report(results: list, args) -> None:
         + (" --quick" if args.quick else "")
         + "`",
         "",
-        "Standard MNIST-1D (5000 samples, seed 42: 4000 train, 1000 test). One input; "
+        "Standard MNIST-1D (5000 samples, seed 42: 4000 train, 1000 test; "
+        + ("the first 1000 training samples only (--quick)" if args.quick else "all of them")
+        + "). One input; "
         f"each of a sample's 40 points is held for {args.hold} Euler steps (dt = 0.1), "
         "the one-hot label is the target during the last quarter of the sample, and "
         "every sample starts from rest. Learning is online, one Euler step at a time. "
