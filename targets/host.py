@@ -116,51 +116,6 @@ def run_gle_chunk(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, pot
                 out_rates[t, i] = to_real(num, rates[last_hidden + i], a_frac)
 
 
-def host_target(spec: NetworkSpec, state: dict[str, np.ndarray]):
-    """The host target for ``spec``'s rule."""
-    if spec.rule == "gle":
-        return GLEHostTarget(spec, state)
-    return HostTarget(spec, state)
-
-
-class GLEHostTarget:
-    """Runs chunks of samples through ``run_gle_chunk`` on GLE's state arrays."""
-
-    name = "host"
-
-    def __init__(self, spec: NetworkSpec, state: dict[str, np.ndarray]):
-        self.spec = spec
-        self.state = state
-        self.hyper = spec.kernel_hyper()
-        self.numeric = spec.numeric.kernel_record(self.hyper.sigma)
-        self.scratch = {a.name: np.zeros(a.shape, a.dtype) for a in scratch_layout(spec)}
-        self.sizes = np.array(spec.layer_sizes, np.int64)
-
-    def reset_rates(self) -> None:
-        """Zero every neuron's state: the start of a new sequence."""
-        for name in ("potentials", "error_traces", "rates", "errors"):
-            self.state[name][:] = 0
-        self.state["slopes"][:] = (
-            1 << self.spec.numeric.states.frac if self.spec.numeric.fixed else 1
-        )
-
-    def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
-                  record_rates: bool = False):  # fmt: skip
-        """Same contract as HostTarget.run_chunk (rates: the last hidden layer's)."""
-        steps = inputs.shape[0]
-        outputs = np.empty((steps, self.spec.n_outputs))
-        loss = np.empty(steps)
-        rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
-        s = self.state
-        run_gle_chunk(
-            self.numeric, self.hyper, learn, self.sizes, s["params"], s["weight_fracs"],
-            s["tau_m"], s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
-            s["slopes"], s["counters"], self.scratch["work"], inputs, targets, has_target, reset,
-            outputs, loss, rates,
-        )  # fmt: skip
-        return outputs, loss, (rates if record_rates else None)
-
-
 class HostTarget:
     """Runs chunks of samples through ``run_chunk`` on the state arrays."""
 
@@ -210,5 +165,44 @@ class HostTarget:
             s["decorrelation"], s["drates"], self.state_array("noisy_drates"), s["counters"],
             self.scratch["work"], *(self.state_array(name) for name in WINDOW_ARRAYS),
             inputs, targets, has_target, reset, outputs, loss, rates,
+        )  # fmt: skip
+        return outputs, loss, (rates if record_rates else None)
+
+
+def host_target(spec: NetworkSpec, state: dict[str, np.ndarray]):
+    """The host target for ``spec``'s rule."""
+    if spec.rule == "gle":
+        return GLEHostTarget(spec, state)
+    return HostTarget(spec, state)
+
+
+class GLEHostTarget(HostTarget):
+    """Runs chunks of samples through ``run_gle_chunk`` on GLE's state arrays."""
+
+    def __init__(self, spec: NetworkSpec, state: dict[str, np.ndarray]):
+        super().__init__(spec, state)
+        self.sizes = np.array(spec.layer_sizes, np.int64)
+
+    def reset_rates(self) -> None:
+        """Zero every neuron's state: the start of a new sequence."""
+        for name in ("potentials", "error_traces", "rates", "errors"):
+            self.state[name][:] = 0
+        self.state["slopes"][:] = (
+            1 << self.spec.numeric.states.frac if self.spec.numeric.fixed else 1
+        )
+
+    def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
+                  record_rates: bool = False):  # fmt: skip
+        """Same contract as HostTarget.run_chunk (rates: the last hidden layer's)."""
+        steps = inputs.shape[0]
+        outputs = np.empty((steps, self.spec.n_outputs))
+        loss = np.empty(steps)
+        rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
+        s = self.state
+        run_gle_chunk(
+            self.numeric, self.hyper, learn, self.sizes, s["params"], s["weight_fracs"],
+            s["tau_m"], s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
+            s["slopes"], s["counters"], self.scratch["work"], inputs, targets, has_target, reset,
+            outputs, loss, rates,
         )  # fmt: skip
         return outputs, loss, (rates if record_rates else None)
