@@ -195,11 +195,11 @@ def mnist1d_data(samples: int, seed: int) -> dict:
     return make_dataset(args)
 
 
-def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float, loss: str) -> tuple:
+def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float) -> tuple:
     """Samples back to back: each point held for ``hold`` steps; the one-hot
     label is the target during the last ``label`` share of each sample (no
     target before), and those steps are scored; each sample starts with a
-    reset. MSE targets are the one-hot vector too."""
+    reset. Both losses use the same one-hot targets."""
     n, points = xs.shape
     period = points * hold
     inputs = np.repeat(xs, hold, axis=1).reshape(-1, 1)
@@ -210,7 +210,6 @@ def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float, loss: 
     reset[:, 0] = True
     labelled_steps = np.zeros((n, period), bool)
     labelled_steps[:, period - labelled :] = True
-    del loss  # both losses use the same one-hot targets
     return sequence_arrays(inputs, targets.reshape(-1, MNIST1D_CLASSES),
                            has_target=labelled_steps.reshape(-1), reset=reset.reshape(-1))  # fmt: skip
 
@@ -241,8 +240,8 @@ def mnist1d(
         train_length=len(y_train) * period,
         epochs=epochs,
         test_length=len(y_test) * period,
-        train=mnist1d_part(x_train, y_train, hold, label, loss),
-        test=mnist1d_part(x_test, y_test, hold, label, loss),
+        train=mnist1d_part(x_train, y_train, hold, label),
+        test=mnist1d_part(x_test, y_test, hold, label),
         info={
             "baseline_accuracy": 1.0 / MNIST1D_CLASSES,
             "sample_steps": period,
