@@ -71,7 +71,8 @@ G_INPUT = 5  # the sample's inputs as states
 G_TARGET = 6  # the sample's targets as states
 G_SIGNAL = 7  # a layer's learning signal eta dt e
 G_OUT = 8  # the outputs y (r_L, or softmax(r_L) for cross-entropy)
-N_GLE_ROWS = 9
+G_BACK = 9  # every hidden layer's backprojected error W_{l+1}^T e_{l+1}
+N_GLE_ROWS = 10
 
 
 @njit(cache=True)
@@ -207,34 +208,102 @@ def layer_learn(num, hp, W, b, w_frac, b_frac, presyn, errors, s, du, tau_m, tau
 
 
 @njit(cache=True)
+def layer_reset(num, u, v, rates, errors, prime):
+    """Zero a layer's neurons (a new sequence): membranes, error traces,
+    rates and errors; phi' back to 1."""
+    one = constant(num, 1.0, state_frac(num))
+    for i in range(u.shape[0]):
+        u[i] = 0
+        v[i] = 0
+        rates[i] = 0
+        errors[i] = 0
+        prime[i] = one
+
+
+@njit(cache=True)
+def load_samples(num, values, present, counters, out):
+    """A sample's real values (inputs or targets) as states; zeros when not
+    ``present`` (a missing target, NaN, is never read)."""
+    for k in range(values.shape[0]):
+        out[k] = from_real(num, values[k], counters) if present else 0
+
+
+@njit(cache=True)
+def layer_step(num, hp, learn, output, has_target, W, b, w_frac, b_frac, presyn, back, targets,
+               u, v, tau_m, tau_r, rates, errors, prime, counters, work, step, key_offset):  # fmt: skip
+    """One Euler step of one layer from what its neighbours held at the end
+    of the previous step: ``presyn`` (r_{l-1}, or the sample) and ``back``
+    (W_{l+1}^T e_{l+1}; hidden layers) or ``targets`` (the output layer).
+    Forward, errors, learning (``learn``), then the new rates, phi' and errors
+    become the layer's state. Uses ``work``'s rows G_RATES..G_SIGNAL and G_OUT.
+    Returns the output layer's loss as a real number (NaN without a target,
+    and for hidden layers)."""
+    n = W.shape[0]
+    new_rates = work[G_RATES, :n]
+    new_prime = work[G_PRIME, :n]
+    new_errors = work[G_ERRORS, :n]
+    du = work[G_DU, :n]
+    s = work[G_S, :n]
+    layer_forward(num, hp, output, W, b, w_frac, b_frac, presyn, u, errors, tau_m, tau_r,
+                  counters, new_rates, new_prime, du)  # fmt: skip
+    loss = np.nan
+    if output:
+        outputs = work[G_OUT, :n]
+        output_errors(num, hp, has_target, new_rates, targets, outputs, counters, new_errors, s)
+        if has_target:
+            loss = real_loss(num, loss_value(num, new_rates, outputs, targets, hp.loss))
+    else:
+        hidden_errors(num, hp, back, prime, v, tau_m, tau_r, counters, new_errors, s)
+    if learn:
+        layer_learn(num, hp, W, b, w_frac, b_frac, presyn, new_errors, s, du, tau_m, tau_r,
+                    hp.seed, step, key_offset, counters, work[G_SIGNAL, :n])  # fmt: skip
+    for i in range(n):
+        rates[i] = new_rates[i]
+        prime[i] = new_prime[i]
+        errors[i] = new_errors[i]
+    return loss
+
+
+@njit(cache=True)
+def finish_gle_step(counters, learn):
+    """Count a learning step (the ``step`` key of stochastic rounding)."""
+    if learn:
+        counters[C_STEP] += 1
+        counters[C_UPDATES] += 1
+
+
+@njit(cache=True)
 def gle_step(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, u, v, rates, errors,
              prime, counters, work, inputs_t, targets_t, has_target, reset):  # fmt: skip
-    """One Euler step of the whole network (host schedule): every layer from
-    its neighbours' previous values, then the learning, then the new values
-    become the state. Returns the step's loss ||y - y*||^2 (or cross-entropy)
-    as a real number, NaN without a target."""
+    """One Euler step of the whole network (host schedule). Every layer
+    steps from its neighbours' previous values: first every hidden layer's
+    backprojected error is formed from the previous step's errors and the
+    weights above it, then the layers step from the top down (so each reads
+    the previous rates of the layer below it). The Lava target runs the same
+    ``layer_step`` in one process per layer. Returns the step's loss
+    ||y - y*||^2 (or cross-entropy) as a real number, NaN without a target."""
     n_layers = sizes.shape[0] - 1
     w_offsets, b_offsets, neuron_offsets = layer_geometry(sizes)
     n_neurons = neuron_offsets[n_layers]
-    a_frac = state_frac(num)
     if reset:
-        one = constant(num, 1.0, a_frac)
-        for i in range(n_neurons):
-            u[i] = 0
-            v[i] = 0
-            rates[i] = 0
-            errors[i] = 0
-            prime[i] = one
+        layer_reset(num, u, v, rates, errors, prime)
     inputs = work[G_INPUT, : inputs_t.shape[0]]
-    for j in range(inputs_t.shape[0]):
-        inputs[j] = from_real(num, inputs_t[j], counters)
-    new_rates = work[G_RATES, :n_neurons]
-    new_prime = work[G_PRIME, :n_neurons]
-    new_errors = work[G_ERRORS, :n_neurons]
-    du = work[G_DU, :n_neurons]
-    s = work[G_S, :n_neurons]
-    # Forward: layer l from r_{l-1} of the previous step (the input: this sample).
-    for k in range(n_layers):
+    load_samples(num, inputs_t, True, counters, inputs)
+    back = work[G_BACK, :n_neurons]
+    for k in range(n_layers - 1):
+        n_post, n_next = sizes[k + 1], sizes[k + 2]
+        W_next = params[w_offsets[k + 1] : w_offsets[k + 1] + n_next * n_post].reshape(
+            (n_next, n_post)
+        )
+        lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
+        backproject(num, W_next, weight_fracs[2 * k + 2], errors[hi : neuron_offsets[k + 2]],
+                    back[lo:hi])  # fmt: skip
+    n_out = sizes[n_layers]
+    targets = work[G_TARGET, :n_out]
+    load_samples(num, targets_t, has_target, counters, targets)
+    step = counters[C_STEP]
+    loss = np.nan
+    for k in range(n_layers - 1, -1, -1):
         n_pre, n_post = sizes[k], sizes[k + 1]
         W = params[w_offsets[k] : w_offsets[k] + n_post * n_pre].reshape((n_post, n_pre))
         b = params[b_offsets[k] : b_offsets[k] + n_post]
@@ -243,58 +312,19 @@ def gle_step(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, u, v, ra
         w_frac, b_frac = weight_fracs[2 * k], weight_fracs[2 * k + 1]
         # (Two calls: the input row and the rates may differ in type.)
         if k == 0:
-            layer_forward(num, hp, output, W, b, w_frac, b_frac, inputs, u[lo:hi],
-                          errors[lo:hi], tau_m[lo:hi], tau_r[lo:hi], counters, new_rates[lo:hi],
-                          new_prime[lo:hi], du[lo:hi])  # fmt: skip
+            layer_loss = layer_step(
+                num, hp, learn, output, has_target, W, b, w_frac, b_frac, inputs, back[lo:hi],
+                targets, u[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi],
+                errors[lo:hi], prime[lo:hi], counters, work, step, w_offsets[k],
+            )  # fmt: skip
         else:
-            layer_forward(num, hp, output, W, b, w_frac, b_frac,
-                          rates[neuron_offsets[k - 1] : lo], u[lo:hi], errors[lo:hi],
-                          tau_m[lo:hi], tau_r[lo:hi], counters, new_rates[lo:hi],
-                          new_prime[lo:hi], du[lo:hi])  # fmt: skip
-    # Errors: hidden layers from the previous step's errors above them.
-    for k in range(n_layers - 1):
-        n_post, n_next = sizes[k + 1], sizes[k + 2]
-        W_next = params[w_offsets[k + 1] : w_offsets[k + 1] + n_next * n_post].reshape(
-            (n_next, n_post)
-        )
-        lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
-        back = new_errors[lo:hi]  # overwritten by the layer's own errors below
-        backproject(num, W_next, weight_fracs[2 * k + 2], errors[hi : neuron_offsets[k + 2]], back)
-        hidden_errors(num, hp, back, prime[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi],
-                      counters, new_errors[lo:hi], s[lo:hi])  # fmt: skip
-    lo = neuron_offsets[n_layers - 1]
-    n_out = sizes[n_layers]
-    targets = work[G_TARGET, :n_out]
-    for k in range(n_out):
-        # A missing target (NaN) is never read; keep the row finite.
-        targets[k] = from_real(num, targets_t[k], counters) if has_target else 0
-    outputs = work[G_OUT, :n_out]
-    output_errors(num, hp, has_target, new_rates[lo:], targets, outputs, counters,
-                  new_errors[lo:], s[lo:])  # fmt: skip
-    loss = np.nan
-    if has_target:
-        loss = real_loss(num, loss_value(num, new_rates[lo:], outputs, targets, hp.loss))
-    if learn:
-        step = counters[C_STEP]
-        for k in range(n_layers):
-            n_pre, n_post = sizes[k], sizes[k + 1]
-            W = params[w_offsets[k] : w_offsets[k] + n_post * n_pre].reshape((n_post, n_pre))
-            b = params[b_offsets[k] : b_offsets[k] + n_post]
-            lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
-            w_frac, b_frac = weight_fracs[2 * k], weight_fracs[2 * k + 1]
-            signal = work[G_SIGNAL, : hi - lo]
-            if k == 0:
-                layer_learn(num, hp, W, b, w_frac, b_frac, inputs, new_errors[lo:hi], s[lo:hi],
-                            du[lo:hi], tau_m[lo:hi], tau_r[lo:hi], hp.seed, step, w_offsets[k],
-                            counters, signal)  # fmt: skip
-            else:
-                layer_learn(num, hp, W, b, w_frac, b_frac, rates[neuron_offsets[k - 1] : lo],
-                            new_errors[lo:hi], s[lo:hi], du[lo:hi], tau_m[lo:hi], tau_r[lo:hi],
-                            hp.seed, step, w_offsets[k], counters, signal)  # fmt: skip
-        counters[C_STEP] += 1
-        counters[C_UPDATES] += 1
-    for i in range(n_neurons):
-        rates[i] = new_rates[i]
-        prime[i] = new_prime[i]
-        errors[i] = new_errors[i]
+            layer_loss = layer_step(
+                num, hp, learn, output, has_target, W, b, w_frac, b_frac,
+                rates[neuron_offsets[k - 1] : lo], back[lo:hi], targets, u[lo:hi], v[lo:hi],
+                tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi], errors[lo:hi], prime[lo:hi], counters,
+                work, step, w_offsets[k],
+            )  # fmt: skip
+        if output:
+            loss = layer_loss
+    finish_gle_step(counters, learn)
     return loss

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 from timelocal.kernels.bptt import bptt_train_step
 from timelocal.kernels.codes import RULE_BPTT, W_OUT
-from timelocal.kernels.gle import G_OUT, gle_step
+from timelocal.kernels.gle import G_OUT, gle_step, layer_reset
 from timelocal.kernels.numeric import state_frac, to_real
 from timelocal.kernels.perturbation import layer_views, perturbation_step
 from timelocal.runtime.spec import NetworkSpec
@@ -185,11 +185,9 @@ class GLEHostTarget(HostTarget):
 
     def reset_rates(self) -> None:
         """Zero every neuron's state: the start of a new sequence."""
-        for name in ("potentials", "error_traces", "rates", "errors"):
-            self.state[name][:] = 0
-        self.state["slopes"][:] = (
-            1 << self.spec.numeric.states.frac if self.spec.numeric.fixed else 1
-        )
+        s = self.state
+        layer_reset(self.numeric, s["potentials"], s["error_traces"], s["rates"], s["errors"],
+                    s["slopes"])  # fmt: skip
 
     def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
                   record_rates: bool = False):  # fmt: skip

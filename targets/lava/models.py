@@ -18,8 +18,17 @@ from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
-from timelocal.kernels.codes import W_DRATES, W_NOISY_DRATES, W_OUT
+from timelocal.kernels.codes import C_STEP, W_DRATES, W_NOISY_DRATES, W_OUT
 from timelocal.kernels.forward import states_to_real
+from timelocal.kernels.gle import (
+    G_OUT,
+    backproject,
+    finish_gle_step,
+    layer_geometry,
+    layer_reset,
+    layer_step,
+    load_samples,
+)
 from timelocal.kernels.perturbation import (
     finish_step,
     hidden_learn,
@@ -29,7 +38,7 @@ from timelocal.kernels.perturbation import (
 )
 from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import scratch_layout
-from timelocal.targets.lava.process import HiddenLayer, Readout, StreamBridge
+from timelocal.targets.lava.process import GLELayer, HiddenLayer, Readout, StreamBridge
 
 
 class _Layer(PyLoihiProcessModel):
@@ -136,6 +145,75 @@ class _ReadoutModel(_Layer):
         finish_step(self.counters, self.learn, self.has_target)
 
 
+class _GLELayerModel(_Layer):
+    """A GLE layer: the host's ``gle_step`` for one layer (kernels/gle.py)."""
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        sizes = self.spec.layer_sizes
+        k = proc_params["index"]
+        self.first = k == 0
+        self.output = k == len(sizes) - 2
+        self.last_hidden = k == len(sizes) - 3
+        self.n_pre, self.n = sizes[k], sizes[k + 1]
+        # Layer 0 turns the samples into states here, as gle_step does.
+        self.samples = np.zeros(self.n_pre, self.work.dtype)
+        self.targets = np.zeros(self.n if self.output else 0, self.work.dtype)
+        self.back = np.zeros(0 if self.output else self.n, self.work.dtype)
+        self.rates_message = np.zeros(self.n + 2, self.work.dtype)
+        self.back_message = np.zeros(self.n_pre, self.work.dtype)
+        self.results = np.zeros(self.n + 2)
+        w_offsets, _, _ = layer_geometry(np.array(sizes, np.int64))
+        self.key_offset = int(w_offsets[k])  # this layer's keys of stochastic rounding
+
+    def lrn_guard(self):
+        return False  # GLE learns in the same phase as it steps
+
+    def run_spk(self):
+        n_pre, n = self.n_pre, self.n
+        message = (self.samples_in if self.first else self.rates_in).recv()
+        reset, learn = bool(message[n_pre]), bool(message[n_pre + 1])
+        w_frac, b_frac = self.weight_fracs
+        if reset:
+            layer_reset(self.numeric, self.potentials, self.error_traces, self.rates,
+                        self.errors, self.slopes)  # fmt: skip
+        # What the neighbours read this step: the previous rates and errors.
+        if not self.output:
+            self.rates_message[:n] = self.rates
+            self.rates_message[n:] = (reset, learn)
+            self.rates_out.send(self.rates_message)
+        if not self.first:
+            backproject(self.numeric, self.W, w_frac, self.errors, self.back_message)
+            self.back_out.send(self.back_message)
+        if self.first:
+            load_samples(self.numeric, message[:n_pre], True, self.counters, self.samples)
+            presyn = self.samples
+        else:
+            presyn = message[:n_pre].astype(self.work.dtype)
+        has_target = False
+        if self.output:
+            target_message = self.targets_in.recv()
+            has_target = bool(target_message[n])
+            load_samples(self.numeric, target_message[:n], has_target, self.counters,
+                         self.targets)  # fmt: skip
+        else:
+            self.back[:] = self.back_in.recv()
+        loss = layer_step(
+            self.numeric, self.hyper, learn, self.output, has_target, self.W, self.b, w_frac,
+            b_frac, presyn, self.back, self.targets, self.potentials, self.error_traces,
+            self.tau_m, self.tau_r, self.rates, self.errors, self.slopes, self.counters,
+            self.work, self.counters[C_STEP], self.key_offset,
+        )  # fmt: skip
+        if self.output:
+            states_to_real(self.numeric, self.work[G_OUT, :n], self.results[:n])
+            self.results[n] = self.results[n + 1] = loss
+            self.results_out.send(self.results)
+        if self.last_hidden:
+            states_to_real(self.numeric, self.rates, self.real[:n])
+            self.real_rates_out.send(self.real[:n])
+        finish_gle_step(self.counters, learn)
+
+
 # -- typed models: what differs between floating_pt and fixed_pt is the types --
 
 _HIDDEN_ARRAYS = ("A", "R", "b", "decorrelation", "drates", "noisy_drates")
@@ -231,6 +309,61 @@ class PyReadoutFixed(_ReadoutModel):
     moment1_c: np.ndarray = LavaPyType(np.ndarray, np.int64)
     moment2_B: np.ndarray = LavaPyType(np.ndarray, np.int64)
     moment2_c: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=GLELayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyGLELayerFloat(_GLELayerModel):
+    """A GLE layer in float64."""
+
+    samples_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    rates_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    back_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    back_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    targets_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    results_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    real_rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    W: np.ndarray = LavaPyType(np.ndarray, float)
+    b: np.ndarray = LavaPyType(np.ndarray, float)
+    tau_m: np.ndarray = LavaPyType(np.ndarray, float)
+    tau_r: np.ndarray = LavaPyType(np.ndarray, float)
+    potentials: np.ndarray = LavaPyType(np.ndarray, float)
+    error_traces: np.ndarray = LavaPyType(np.ndarray, float)
+    rates: np.ndarray = LavaPyType(np.ndarray, float)
+    slopes: np.ndarray = LavaPyType(np.ndarray, float)
+    errors: np.ndarray = LavaPyType(np.ndarray, float)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=GLELayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyGLELayerFixed(_GLELayerModel):
+    """A GLE layer in integers (the samples and targets from the bridge are
+    real numbers; the layers' messages are states and errors as stored)."""
+
+    samples_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    rates_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    back_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    back_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    targets_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    results_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    real_rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    W: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    b: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    tau_m: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    tau_r: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    potentials: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    error_traces: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    rates: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    slopes: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    errors: np.ndarray = LavaPyType(np.ndarray, np.int64)
     counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
     weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
 

@@ -99,3 +99,51 @@ class Readout(AbstractProcess):
             setattr(self, name, Var(shape=moments[name].shape, init=moments[name]))
         self.counters = Var(shape=counters.shape, init=counters)
         self.weight_fracs = Var(shape=weight_fracs.shape, init=weight_fracs)
+
+
+class GLELayer(AbstractProcess):
+    """One layer of a GLE network (ALGORITHMS.md §2): its neurons (membranes
+    u, error traces v, rates, phi', errors, time constants tau_m and tau_r)
+    and the weights W, b into it. ``index`` is the layer's place (0: fed by
+    the bridge), ``spec`` the network spec as a dict.
+
+    Each step it sends its previous rates up (with the step's reset and
+    learn flags, which travel up the stack from the bridge) and its
+    backprojected error W^T e down, then steps from what its neighbours sent
+    (kernels/gle.py ``layer_step``). The first layer takes the samples from
+    the bridge; the output layer takes the targets and sends the outputs and
+    the loss to the bridge; the last hidden layer also sends its rates there
+    (recorded rates, as on the host).
+
+    Graph of three layers:
+
+        bridge --samples--> L0 --rates--> L1 --rates--> L2 (output) <--targets-- bridge
+                            L0 <--W1^T e1-- L1 <--W2^T e2-- L2 --outputs, loss--> bridge
+    """
+
+    def __init__(self, *, spec: dict, index: int, n_pre: int, W: np.ndarray, b: np.ndarray,
+                 tau_m: np.ndarray, tau_r: np.ndarray, potentials: np.ndarray,
+                 error_traces: np.ndarray, rates: np.ndarray, slopes: np.ndarray,
+                 errors: np.ndarray, counters: np.ndarray, weight_fracs: np.ndarray,
+                 **kwargs) -> None:  # fmt: skip
+        super().__init__(spec=spec, index=index, **kwargs)
+        n = W.shape[0]
+        self.samples_in = InPort(shape=(n_pre + 2,))  # inputs, reset, learn (layer 0)
+        self.rates_in = InPort(shape=(n_pre + 2,))  # r_{l-1}, reset, learn
+        self.rates_out = OutPort(shape=(n + 2,))
+        self.back_in = InPort(shape=(n,))  # W_{l+1}^T e_{l+1}
+        self.back_out = OutPort(shape=(n_pre,))
+        self.targets_in = InPort(shape=(n + 2,))  # targets, has_target, learn (output)
+        self.results_out = OutPort(shape=(n + 2,))  # outputs, loss, loss (output)
+        self.real_rates_out = OutPort(shape=(n,))  # rates as real numbers (last hidden)
+        self.W = Var(shape=W.shape, init=W)
+        self.b = Var(shape=b.shape, init=b)
+        self.tau_m = Var(shape=tau_m.shape, init=tau_m)
+        self.tau_r = Var(shape=tau_r.shape, init=tau_r)
+        self.potentials = Var(shape=potentials.shape, init=potentials)
+        self.error_traces = Var(shape=error_traces.shape, init=error_traces)
+        self.rates = Var(shape=rates.shape, init=rates)
+        self.slopes = Var(shape=slopes.shape, init=slopes)
+        self.errors = Var(shape=errors.shape, init=errors)
+        self.counters = Var(shape=counters.shape, init=counters)
+        self.weight_fracs = Var(shape=weight_fracs.shape, init=weight_fracs)

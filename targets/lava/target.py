@@ -18,6 +18,7 @@ import weakref
 
 import numpy as np
 from timelocal.kernels import codes
+from timelocal.kernels.gle import layer_geometry, layer_reset
 from timelocal.runtime.errors import SpecError, TimelocalError
 from timelocal.runtime.spec import PERTURBATION_RULES, NetworkSpec
 from timelocal.runtime.state import weights
@@ -25,7 +26,7 @@ from timelocal.runtime.state import weights
 try:
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from timelocal.targets.lava.process import HiddenLayer, Readout, StreamBridge
+    from timelocal.targets.lava.process import GLELayer, HiddenLayer, Readout, StreamBridge
 except ImportError as error:  # pragma: no cover - only without the lava extra
     raise TimelocalError(
         "the lava target needs lava-nc 0.10.0 on Python 3.10: "
@@ -46,9 +47,9 @@ READOUT_MOMENTS = ("B", "c")
 
 def check_supported(spec: NetworkSpec) -> None:
     """Raise SpecError unless ``spec`` runs on Lava."""
-    if spec.rule not in PERTURBATION_RULES:
+    if spec.rule not in PERTURBATION_RULES + ("gle",):
         raise SpecError(
-            f"the lava target runs the time-local rules ({', '.join(PERTURBATION_RULES)}); "
+            f"the lava target runs the time-local rules ({', '.join(PERTURBATION_RULES)}, gle); "
             f"{spec.rule} is host only"
         )
     if spec.numeric.float_dtype == "float32":
@@ -127,23 +128,133 @@ def merge_layers(spec: NetworkSpec, state: dict, hidden: dict, readout: dict) ->
     state["counters"][:] = combined_counters(hidden["counters"], readout["counters"])
 
 
-def combined_counters(hidden: np.ndarray, readout: np.ndarray) -> np.ndarray:
-    """The network's counters: the hidden layer's, plus what the readout
-    counts itself (its ANP skips and its saturations)."""
-    if readout[codes.C_STEP] != hidden[codes.C_STEP]:
-        raise TimelocalError(
-            f"the Lava layers disagree on the step ({hidden[codes.C_STEP]} and "
-            f"{readout[codes.C_STEP]}): the runtime stopped inside a step"
-        )
-    counters = np.array(hidden, dtype=np.int64)
-    for index in (codes.C_SKIP_OUTPUT, codes.C_SAT_WEIGHTS, codes.C_SAT_STATES,
-                  codes.C_SAT_ERRORS, codes.C_SAT_SIGNALS):  # fmt: skip
-        counters[index] += readout[index]
+def combined_counters(first: np.ndarray, *others: np.ndarray) -> np.ndarray:
+    """The network's counters: the first layer's (it holds the network's
+    counts from before the graph was built), plus what every other layer
+    counts itself (skips of the output layer, saturations)."""
+    counters = np.array(first, dtype=np.int64)
+    for other in others:
+        if other[codes.C_STEP] != first[codes.C_STEP]:
+            raise TimelocalError(
+                f"the Lava layers disagree on the step ({first[codes.C_STEP]} and "
+                f"{other[codes.C_STEP]}): the runtime stopped inside a step"
+            )
+        for index in (codes.C_SKIP_OUTPUT, codes.C_SAT_WEIGHTS, codes.C_SAT_STATES,
+                      codes.C_SAT_ERRORS, codes.C_SAT_SIGNALS):  # fmt: skip
+            counters[index] += other[index]
     return counters
 
 
+def own_counters(counters: np.ndarray) -> np.ndarray:
+    """A further layer's initial counters: the step and the updates (which
+    every layer keeps), no counts of its own yet."""
+    own = np.zeros_like(counters, dtype=np.int64)
+    own[codes.C_STEP] = counters[codes.C_STEP]
+    own[codes.C_UPDATES] = counters[codes.C_UPDATES]
+    return own
+
+
+class PerturbationGraph:
+    """The perturbation rules' graph: a hidden layer and a readout."""
+
+    def __init__(self, spec: NetworkSpec, state: dict, bridge) -> None:
+        self.spec = spec
+        hidden, readout = layer_arrays(spec, state)
+        spec_dict = spec.to_dict()
+        self.hidden = HiddenLayer(spec=spec_dict, name="hidden", **hidden)
+        self.readout = Readout(spec=spec_dict, name="readout", **readout)
+        bridge.to_hidden.connect(self.hidden.inputs_in)
+        bridge.to_readout.connect(self.readout.targets_in)
+        self.hidden.rates_out.connect(self.readout.rates_in)
+        self.hidden.real_rates_out.connect(bridge.from_hidden)
+        self.readout.results_out.connect(bridge.from_readout)
+        self.readout.loss_delta_out.connect(self.hidden.loss_delta_in)
+
+    def counters(self) -> np.ndarray:
+        return combined_counters(
+            self.hidden.counters.get().astype(np.int64),
+            self.readout.counters.get().astype(np.int64),
+        )
+
+    def read_state(self, state: dict) -> None:
+        """Every Var back into the state arrays."""
+        hidden = _read(self.hidden, ("A", "R", "b", "decorrelation", "drates", "noisy_drates",
+                                     "counters"))  # fmt: skip
+        hidden["moments"] = _read(self.hidden, _moment_names(HIDDEN_MOMENTS))
+        readout = _read(self.readout, ("B", "c", "counters"))
+        readout["moments"] = _read(self.readout, _moment_names(READOUT_MOMENTS))
+        merge_layers(self.spec, state, hidden, readout)
+
+    def reset_state(self, state: dict) -> None:
+        """Zero both copies' rates in the state arrays."""
+        for name in ("drates", "noisy_drates"):
+            state[name][:] = 0
+
+
+# GLE's per-neuron state arrays, sliced per layer into each layer's Vars.
+GLE_NEURON_ARRAYS = ("tau_m", "tau_r", "potentials", "error_traces", "rates", "slopes", "errors")
+
+
+class GLEGraph:
+    """GLE's graph: one GLELayer process per layer (targets/lava/process.py)."""
+
+    def __init__(self, spec: NetworkSpec, state: dict, bridge) -> None:
+        self.spec = spec
+        sizes = spec.layer_sizes
+        _, _, self.neuron_offsets = layer_geometry(np.array(sizes, np.int64))
+        store = np.int64 if spec.numeric.fixed else np.float64
+        w = weights(spec, state["params"])
+        fracs = state["weight_fracs"].astype(np.int64)
+        counters = state["counters"].astype(np.int64)
+        spec_dict = spec.to_dict()
+        self.layers = []
+        for k in range(len(sizes) - 1):
+            lo, hi = self.neuron_offsets[k], self.neuron_offsets[k + 1]
+            neurons = {name: np.array(state[name][lo:hi], dtype=store)
+                       for name in GLE_NEURON_ARRAYS}  # fmt: skip
+            self.layers.append(GLELayer(
+                spec=spec_dict, index=k, n_pre=sizes[k], name=f"layer{k}",
+                W=np.array(w[f"W{k + 1}"], dtype=store), b=np.array(w[f"b{k + 1}"], dtype=store),
+                counters=counters if k == 0 else own_counters(counters),
+                weight_fracs=fracs[2 * k : 2 * k + 2].copy(), **neurons,
+            ))  # fmt: skip
+        first, output = self.layers[0], self.layers[-1]
+        bridge.to_hidden.connect(first.samples_in)
+        bridge.to_readout.connect(output.targets_in)
+        output.results_out.connect(bridge.from_readout)
+        self.layers[-2].real_rates_out.connect(bridge.from_hidden)
+        for below, above in zip(self.layers[:-1], self.layers[1:], strict=True):
+            below.rates_out.connect(above.rates_in)
+            above.back_out.connect(below.back_in)
+
+    def counters(self) -> np.ndarray:
+        return combined_counters(*(layer.counters.get().astype(np.int64)
+                                   for layer in self.layers))  # fmt: skip
+
+    def read_state(self, state: dict) -> None:
+        """Every layer's Vars back into the state arrays."""
+        w = weights(self.spec, state["params"])
+        counters = []
+        for k, layer in enumerate(self.layers):
+            values = _read(layer, ("W", "b", "counters") + GLE_NEURON_ARRAYS)
+            w[f"W{k + 1}"][:] = values["W"]
+            w[f"b{k + 1}"][:] = values["b"]
+            lo, hi = self.neuron_offsets[k], self.neuron_offsets[k + 1]
+            for name in GLE_NEURON_ARRAYS:
+                state[name][lo:hi] = values[name]
+            counters.append(values["counters"].astype(np.int64))
+        state["counters"][:] = combined_counters(*counters)
+
+    def reset_state(self, state: dict) -> None:
+        """Zero every neuron's state in the state arrays (as the layers will)."""
+        numeric = self.spec.numeric.kernel_record(self.spec.kernel_hyper().sigma)
+        layer_reset(numeric, state["potentials"], state["error_traces"], state["rates"],
+                    state["errors"], state["slopes"])  # fmt: skip
+
+
 class LavaTarget:
-    """Runs chunks of samples through the Lava graph built from ``state``."""
+    """Runs chunks of samples through the Lava graph built from ``state``:
+    the perturbation rules' two layers, or GLE's process per layer."""
 
     name = "lava"
 
@@ -155,19 +266,11 @@ class LavaTarget:
         self.chunk_steps = chunk_steps
         self.tag = "fixed_pt" if spec.numeric.fixed else "floating_pt"
         self.run_config = Loihi2SimCfg(select_tag=self.tag)
-        hidden, readout = layer_arrays(spec, state)
-        spec_dict = spec.to_dict()
-        self.hidden = HiddenLayer(spec=spec_dict, name="hidden", **hidden)
-        self.readout = Readout(spec=spec_dict, name="readout", **readout)
         self.bridge = StreamBridge(n_inputs=spec.n_inputs, n_hidden=spec.n_hidden,
                                    n_outputs=spec.n_outputs, chunk_steps=chunk_steps,
                                    name="bridge")  # fmt: skip
-        self.bridge.to_hidden.connect(self.hidden.inputs_in)
-        self.bridge.to_readout.connect(self.readout.targets_in)
-        self.hidden.rates_out.connect(self.readout.rates_in)
-        self.hidden.real_rates_out.connect(self.bridge.from_hidden)
-        self.readout.results_out.connect(self.bridge.from_readout)
-        self.readout.loss_delta_out.connect(self.hidden.loss_delta_in)
+        graph = GLEGraph if spec.rule == "gle" else PerturbationGraph
+        self.graph = graph(spec, state, self.bridge)
         self._started = False
         self._closed = False
         self._stale = False  # True when the Vars have moved past self.state
@@ -240,23 +343,19 @@ class LavaTarget:
         return outputs, loss, rates
 
     def reset_rates(self) -> None:
-        """Zero both copies' rates (a new sequence): the next step is sent
-        with its reset flag, which zeroes them in the hidden layer before it
-        runs, as on the host. (Lava's Var.set is not used: it moves one value
-        per message.)"""
+        """Zero the neurons' states (a new sequence): the next step is sent
+        with its reset flag, which zeroes them in the layers before they
+        step, as on the host. (Lava's Var.set is not used: it moves one
+        value per message.)"""
         if self._broken:
             raise TimelocalError(BROKEN)
         self._pending_reset = True
-        for name in ("drates", "noisy_drates"):
-            self.state[name][:] = 0
+        self.graph.reset_state(self.state)
 
     # -- state -------------------------------------------------------------------
     def _sync_counters(self) -> None:
         """Counters after each chunk (cheap: a few values per layer)."""
-        self.state["counters"][:] = combined_counters(
-            self.hidden.counters.get().astype(np.int64),
-            self.readout.counters.get().astype(np.int64),
-        )
+        self.state["counters"][:] = self.graph.counters()
 
     def sync_state(self) -> None:
         """Read every Var back into the state arrays (Lava sends a Var one
@@ -265,15 +364,9 @@ class LavaTarget:
             return
         if self._broken:
             raise TimelocalError(BROKEN)
-        hidden = _read(self.hidden, ("A", "R", "b", "decorrelation", "drates", "noisy_drates",
-                                     "counters"))  # fmt: skip
-        hidden["moments"] = _read(self.hidden, _moment_names(HIDDEN_MOMENTS))
-        readout = _read(self.readout, ("B", "c", "counters"))
-        readout["moments"] = _read(self.readout, _moment_names(READOUT_MOMENTS))
-        merge_layers(self.spec, self.state, hidden, readout)
+        self.graph.read_state(self.state)
         if self._pending_reset:  # the Vars hold the rates until the next step
-            for name in ("drates", "noisy_drates"):
-                self.state[name][:] = 0
+            self.graph.reset_state(self.state)
         self._stale = False
 
     def close(self) -> None:

@@ -165,6 +165,65 @@ def test_layer_vars_hold_every_state_array(precision, optimizer):
         assert np.array_equal(array, back[name]), name
 
 
+# -- GLE: one process per layer --------------------------------------------------
+
+GLE_PARAMS = {"layers": 2, "tau_learning_rate": 0.05, "gamma": 0.2, "lag_fraction": 0.5,
+              "learning_rate": 0.2}  # fmt: skip
+
+
+def gle_chunks(steps: int = 120):
+    """Learning with resets and missing targets, predicting, and learning
+    without targets: every branch of a layer's step."""
+    inputs, targets = sample_data(steps, 2, 2, missing_every=4)
+    reset = np.zeros(steps, bool)
+    reset[[0, 50]] = True
+    half = steps // 2
+    return [("learn", inputs[:half], targets[:half], reset[:half]),
+            ("predict", inputs[half:], targets[half:], reset[half:]),
+            ("learn", inputs[half:], targets[half:], None),
+            ("learn", inputs[:20], None, None)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "precision,loss",
+    [("fixed16", "mse"), ("loihi8", "mse"), ("float64", "mse"), ("float64", "xent")],
+)
+def test_gle_on_lava_is_bit_identical_to_the_host(precision, loss):
+    # Float too: both targets call the same compiled layer kernels in the
+    # same order, so not even rounding may differ.
+    spec = NetworkSpec("gle", 2, 2, n_hidden=5, precision=precision, seed=3, loss=loss,
+                       params=GLE_PARAMS)  # fmt: skip
+    host, lava, host_results, lava_results = run_both(spec, gle_chunks())
+    for h, r in zip(host_results, lava_results, strict=True):
+        np.testing.assert_array_equal(h.outputs, r.outputs)
+        np.testing.assert_array_equal(h.loss, r.loss)
+    for name, array in host.state.items():
+        assert np.array_equal(array, lava.state[name]), name
+    # It learned something: weights and time constants moved.
+    start = initial_state(spec)
+    for name in ("params", "tau_m", "tau_r"):
+        assert np.any(host.state[name] != start[name]), name
+    assert host.steps_trained == lava.steps_trained == 140
+
+
+def test_gle_recorded_rates_and_resets_match_the_host():
+    spec = NetworkSpec("gle", 1, 1, n_hidden=3, precision="fixed16", seed=1, params=GLE_PARAMS)
+    inputs, targets = sample_data(40, 1, 1)
+    host = Network(spec)
+    with Network(spec, target="lava") as lava:
+        for net in (host, lava):
+            net.reset_state()
+            net.learn(inputs[:20], targets[:20])
+            net.reset_state()
+        lava.sync()
+        for name, array in host.state.items():
+            assert np.array_equal(array, lava.state[name]), name  # the reset is pending
+        h = host.learn(inputs[20:], targets[20:], record_rates=True)
+        r = lava.learn(inputs[20:], targets[20:], record_rates=True)
+    np.testing.assert_array_equal(h.rates, r.rates)
+    assert h.rates.shape == (20, 3) and np.any(h.rates != 0)
+
+
 def test_rules_and_precisions_lava_does_not_run_are_refused_in_words():
     with pytest.raises(SpecError, match="bptt is host only"):
         Network(NetworkSpec("bptt", 1, 1), target="lava")
