@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/lava_speed.py
 	$(BIN)/python benchmarks/profile.py
 	$(BIN)/python benchmarks/gle_mnist1d.py
+	$(BIN)/python benchmarks/gle_teacher.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
