@@ -440,6 +440,8 @@ def _report(summary: dict, stream, as_json: bool, human_to_stderr: bool = False)
             test += f"   NRMSE {_fmt(summary['test_nrmse'])}"
         if "test_accuracy" in summary:
             test += f"   accuracy {_fmt(summary['test_accuracy'])}"
+        if "test_sequence_accuracy" in summary:
+            test += f" (whole sequences {_fmt(summary['test_sequence_accuracy'])})"
         if "baseline_loss" in summary:
             test += f"   (memoryless baseline {_fmt(summary['baseline_loss'])})"
         lines.append(test)

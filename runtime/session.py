@@ -44,6 +44,49 @@ class Progress:
     phase: str
 
 
+class _SequenceScore:
+    """Share of sequences (runs of steps from one reset to the next) whose
+    every scored step is right: seed 004's accuracy of a sequence task."""
+
+    def __init__(self) -> None:
+        self.count = 0  # finished sequences with a scored step
+        self.right = 0
+        self.open_scored = False  # the current sequence so far
+        self.open_right = True
+
+    def add(self, reset: np.ndarray, mask: np.ndarray, right: np.ndarray) -> None:
+        """One chunk: its reset flags, scored steps and whether each scored step was right."""
+        steps = np.flatnonzero(mask)
+        wrong_at = steps[~right]
+        starts = np.flatnonzero(reset)
+        bounds = [0, *starts.tolist(), len(reset)]
+        for k in range(len(bounds) - 1):
+            lo, hi = bounds[k], bounds[k + 1]
+            if k > 0:
+                self._close()
+            if hi <= lo:
+                continue
+            in_run = np.searchsorted(steps, [lo, hi])
+            if in_run[1] > in_run[0]:
+                self.open_scored = True
+                wrong = np.searchsorted(wrong_at, [lo, hi])
+                self.open_right &= bool(wrong[1] == wrong[0])
+
+    def _close(self) -> None:
+        if self.open_scored:
+            self.count += 1
+            self.right += int(self.open_right)
+        self.open_scored, self.open_right = False, True
+
+    def finish(self) -> None:
+        """The end of the part ends the last sequence."""
+        self._close()
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.count if self.count else float("nan")
+
+
 class _Mean:
     """Running sum and count of finite values."""
 
@@ -199,6 +242,7 @@ class Session:
     def _test(self, started: float) -> dict | None:
         loss = _Mean()
         correct = scored = 0
+        sequences = _SequenceScore()
         target_sum = target_sq = None
         steps = 0
         for chunk in self.stream.test_chunks(self.options.chunk_size):
@@ -215,17 +259,22 @@ class Session:
             target_sum += used.sum(axis=0)
             target_sq += (used * used).sum(axis=0)
             mask = chunk.scored & chunk.has_target
-            correct += int((outputs[mask].argmax(1) == chunk.targets[mask].argmax(1)).sum())
+            right = outputs[mask].argmax(1) == chunk.targets[mask].argmax(1)
+            correct += int(right.sum())
             scored += int(mask.sum())
+            sequences.add(chunk.reset, mask, right)
             if self.stop_requested:
                 self.interrupted = True
                 break
         if not steps:
             return None
+        sequences.finish()
         result = {"test_loss": loss.mean, "test_steps": steps}
         classification = self.network.spec.loss != "mse" or self.stream.info.get("classification")
         if classification and scored:
             result["test_accuracy"] = correct / scored
+            if sequences.count > 1:
+                result["test_sequence_accuracy"] = sequences.accuracy
         elif self.network.spec.loss == "mse" and loss.count:
             variance = target_sq / loss.count - (target_sum / loss.count) ** 2
             result["test_nrmse"] = math.sqrt(loss.mean / max(float(variance.sum()), 1e-300))

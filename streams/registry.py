@@ -18,6 +18,9 @@ SYNTHETIC = {
     "copy-memory": synthetic.copy_memory,
     "teacher": synthetic.teacher,
     "mnist1d": synthetic.mnist1d,
+    "sequence-expansion": synthetic.sequence_expansion,
+    "temporal-order": synthetic.temporal_order,
+    "random-permutation": synthetic.random_permutation,
 }
 
 # What `timelocal streams` prints.
@@ -33,6 +36,14 @@ STREAM_KINDS = {
     "sample's 40 points held for hold= steps, the one-hot label as target during the last "
     "label= share; options samples, train, test, loss=xent|mse, seed (42: the standard set); "
     "test accuracy",
+    "synth:sequence-expansion": "seed 004's sequence expansion: T steps, the first T/2 random "
+    "symbols out of 8, then blanks; the target at step t is the input of step t/2 (options T, "
+    "train, test sequences); per-step and per-sequence accuracy",
+    "synth:temporal-order": "Hochreiter & Schmidhuber's temporal order: T symbols (B, E and "
+    "distractors), X or Y at bits= places (2 or 3); the order is the class, scored at the last "
+    "step (options T, bits, train, test)",
+    "synth:random-permutation": "the random permutation task: T symbols out of 100, the "
+    "first 0 or 1 and the class at the last step (options T, train, test)",
     "file:PATH.csv": "text lines: inputs, then targets (or inputs | targets; no targets: "
     "predict only); optional header line; needs --inputs N unless the header has a '|' "
     "(and --outputs M when the width is unclear)",

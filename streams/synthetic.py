@@ -248,3 +248,156 @@ def mnist1d(
             "classification": True,
         },  # fmt: skip
     )
+
+
+# -- seeds 002 and 004: long-range classification tasks ------------------------
+# Each sequence starts with a reset; inputs are one-hot symbols; the network's
+# outputs are scored (argmax) where the task has a target.
+
+
+def _sequences(parts: list, n_in: int, n_out: int, epochs: int, info: dict) -> ArrayStream:
+    (train_part, train_steps), (test_part, test_steps) = parts
+    return ArrayStream(
+        url="",
+        n_inputs=n_in,
+        n_outputs=n_out,
+        loss="xent",
+        train_length=train_steps,
+        epochs=epochs,
+        test_length=test_steps,
+        train=train_part,
+        test=test_part,
+        info=info,
+    )
+
+
+def _one_hot_part(in_symbols, out_symbols, has_target, n_in: int, n_out: int) -> tuple:
+    """A part of back-to-back sequences (rows) as stream arrays; targets are
+    NaN where ``has_target`` is False."""
+    sequences, length = in_symbols.shape
+    inputs = np.eye(n_in)[in_symbols.reshape(-1)]
+    targets = np.eye(n_out)[out_symbols.reshape(-1)]
+    has = has_target.reshape(-1)
+    targets[~has] = np.nan
+    reset = np.zeros(sequences * length, bool)
+    reset[::length] = True
+    return sequence_arrays(inputs, targets, has_target=has, reset=reset)
+
+
+def _check_length(name: str, T: int, least: int) -> None:
+    if T < least:
+        raise StreamError(f"synth:{name}: T must be at least {least}, got {T}")
+
+
+EXPANSION_SYMBOLS = 8  # k data symbols; input symbol k is the blank
+
+
+def sequence_expansion_part(sequences: int, T: int, rng) -> tuple:
+    """Seed 004's sequence expansion: the first T/2 inputs are random symbols
+    out of k = 8, the rest blanks; the target at step t is input symbol
+    floor(t / 2) (each symbol of the first half said twice), at every step."""
+    half = T // 2
+    data = rng.integers(0, EXPANSION_SYMBOLS, size=(sequences, half))
+    in_symbols = np.full((sequences, T), EXPANSION_SYMBOLS)
+    in_symbols[:, :half] = data
+    out_symbols = data[:, np.arange(T) // 2]
+    has = np.ones((sequences, T), bool)
+    return _one_hot_part(in_symbols, out_symbols, has, EXPANSION_SYMBOLS + 1, EXPANSION_SYMBOLS)
+
+
+def sequence_expansion(
+    T: int = 10, train: int = 10000, test: int = 1000, epochs: int = 1, seed: int = 0
+) -> ArrayStream:
+    """Sequence expansion (seed 004): ``train`` and ``test`` sequences of T
+    steps (T even), 9 inputs (8 symbols and the blank), 8 outputs, a target
+    at every step. Step t needs the input of step floor(t / 2): at the end,
+    a memory of T / 2 - 1 steps. Chance accuracy is 1/8 per step."""
+    _check_length("sequence-expansion", T, 2)
+    if T % 2:
+        raise StreamError(f"synth:sequence-expansion: T must be even, got {T}")
+    rng = np.random.default_rng(seed)
+    parts = [(sequence_expansion_part(n, T, rng), n * T) for n in (train, test)]
+    return _sequences(parts, EXPANSION_SYMBOLS + 1, EXPANSION_SYMBOLS, epochs,
+                      {"baseline_accuracy": 1 / EXPANSION_SYMBOLS, "sequence_steps": T})  # fmt: skip
+
+
+# Temporal order: distractors a, b, c, d (0-3), the relevant X, Y (4, 5), and
+# the start and end markers B, E (6, 7).
+ORDER_SYMBOLS = 8
+ORDER_X, ORDER_B, ORDER_E = 4, 6, 7
+# Where the relevant symbols go, as shares of T (Hochreiter & Schmidhuber's
+# 1997 positions, 10-20 and 50-60 of about 100 steps, scaled with T as
+# Pascanu et al. 2013 do); the 3-bit task has a third one.
+ORDER_WINDOWS = {2: ((0.1, 0.2), (0.5, 0.6)), 3: ((0.1, 0.2), (0.3, 0.4), (0.6, 0.7))}
+
+
+def temporal_order_part(sequences: int, T: int, bits: int, rng) -> tuple:
+    """Hochreiter & Schmidhuber's temporal order (Experiment 6a; 6b for
+    ``bits=3``): a sequence of T symbols, B first and E last, random
+    distractors a-d in between except at ``bits`` positions, one drawn in each
+    of ORDER_WINDOWS' ranges, which hold X or Y. The class (2^bits of them:
+    XX, XY, YX, YY for 2 bits) is the target at the last step only."""
+    in_symbols = rng.integers(0, 4, size=(sequences, T))
+    in_symbols[:, 0] = ORDER_B
+    in_symbols[:, -1] = ORDER_E
+    label = np.zeros(sequences, np.int64)
+    for low, high in ORDER_WINDOWS[bits]:
+        # Positions inside [low T, high T], never on the markers.
+        first = max(1, int(np.floor(low * T)))
+        last = min(T - 2, max(first, int(np.floor(high * T))))
+        position = rng.integers(first, last + 1, size=sequences)
+        bit = rng.integers(0, 2, size=sequences)
+        in_symbols[np.arange(sequences), position] = ORDER_X + bit
+        label = 2 * label + bit
+    out_symbols = np.zeros((sequences, T), np.int64)
+    out_symbols[:, -1] = label
+    has = np.zeros((sequences, T), bool)
+    has[:, -1] = True
+    return _one_hot_part(in_symbols, out_symbols, has, ORDER_SYMBOLS, 2**bits)
+
+
+def temporal_order(
+    T: int = 10, bits: int = 2, train: int = 10000, test: int = 1000, epochs: int = 1,
+    seed: int = 0,
+) -> ArrayStream:  # fmt: skip
+    """Temporal order (seed 002's task): ``train`` and ``test`` sequences of
+    T steps, 8 inputs (a, b, c, d, X, Y, B, E), 2^bits classes scored at the
+    last step. Chance accuracy is 1 / 2^bits."""
+    if bits not in ORDER_WINDOWS:
+        raise StreamError(f"synth:temporal-order: bits must be 2 or 3, got {bits}")
+    _check_length("temporal-order", T, 10)
+    rng = np.random.default_rng(seed)
+    parts = [(temporal_order_part(n, T, bits, rng), n * T) for n in (train, test)]
+    return _sequences(parts, ORDER_SYMBOLS, 2**bits, epochs,
+                      {"baseline_accuracy": 1 / 2**bits, "sequence_steps": T})  # fmt: skip
+
+
+PERMUTATION_SYMBOLS = 100
+
+
+def random_permutation_part(sequences: int, T: int, rng) -> tuple:
+    """The random permutation task (Hochreiter & Schmidhuber; as Martens &
+    Sutskever 2011 and Pascanu et al. 2013 state it): T one-hot symbols out
+    of 100; the first is 0 or 1, the others are drawn from 2-99; the target,
+    at the last step only, is the first symbol (2 classes)."""
+    in_symbols = rng.integers(2, PERMUTATION_SYMBOLS, size=(sequences, T))
+    first = rng.integers(0, 2, size=sequences)
+    in_symbols[:, 0] = first
+    out_symbols = np.zeros((sequences, T), np.int64)
+    out_symbols[:, -1] = first
+    has = np.zeros((sequences, T), bool)
+    has[:, -1] = True
+    return _one_hot_part(in_symbols, out_symbols, has, PERMUTATION_SYMBOLS, 2)
+
+
+def random_permutation(
+    T: int = 10, train: int = 10000, test: int = 1000, epochs: int = 1, seed: int = 0
+) -> ArrayStream:
+    """Random permutation (seed 002's task): ``train`` and ``test``
+    sequences of T steps, 100 inputs, 2 classes scored at the last step (the
+    first symbol of the sequence). Chance accuracy is 1/2."""
+    _check_length("random-permutation", T, 2)
+    rng = np.random.default_rng(seed)
+    parts = [(random_permutation_part(n, T, rng), n * T) for n in (train, test)]
+    return _sequences(parts, PERMUTATION_SYMBOLS, 2, epochs,
+                      {"baseline_accuracy": 0.5, "sequence_steps": T})  # fmt: skip

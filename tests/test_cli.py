@@ -261,6 +261,21 @@ def test_gle_learns_the_teacher_through_the_cli_and_resumes_exactly(tmp_path):
         np.testing.assert_array_equal(part.state[name], array, err_msg=name)
 
 
+def test_sequence_tasks_report_per_step_and_per_sequence_accuracy():
+    # Temporal order scores one step per sequence: both accuracies are one number.
+    order = summary_of(run("run", "--rule", "anp", "--stream",
+                           "synth:temporal-order?T=12&train=200&test=100", "--hidden", "8",
+                           "--json", "-q"))  # fmt: skip
+    assert order["test_sequence_accuracy"] == order["test_accuracy"]
+    assert order["test_steps"] == 1200
+    # Sequence expansion scores every step: a sequence is right only if all are.
+    expansion = summary_of(run("run", "--rule", "anp", "--stream",
+                               "synth:sequence-expansion?T=6&train=300&test=100", "--hidden",
+                               "8", "--json", "-q"))  # fmt: skip
+    assert expansion["test_sequence_accuracy"] < expansion["test_accuracy"]
+    assert expansion["test_steps"] == 600
+
+
 def test_gle_classification_reports_accuracy():
     result = run("run", "--rule", "gle", "--stream", "synth:mnist1d?train=100&test=50&hold=1",
                  "--hidden", "8", "--json", "-q")  # fmt: skip
