@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/timelocal run --rule anp --decorrelate --stream synth:mackey-glass
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mackey_glass.py

@@ -35,10 +35,9 @@ def series(steps: int):
     return x[:steps, None], x[15:, None]
 
 
-def timelocal_steps_per_s(target: str, precision: str, n: int, steps: int) -> float:
-    """DANP learning ``steps`` steps after a warm-up chunk (start-up and
-    compilation are not part of a time step)."""
-    spec = NetworkSpec("anp", 1, 1, n_hidden=n, decorrelate=True, precision=precision)
+def steps_per_s(spec: NetworkSpec, target: str, steps: int) -> float:
+    """Best of REPEATS chunks of ``steps`` learning steps after a warm-up
+    chunk (start-up and compilation are not part of a time step)."""
     inputs, targets = series(steps)
     best = 0.0
     with Network(spec, target=target) as net:
@@ -48,6 +47,12 @@ def timelocal_steps_per_s(target: str, precision: str, n: int, steps: int) -> fl
             net.learn(inputs, targets)
             best = max(best, steps / (time.perf_counter() - started))
     return best
+
+
+def timelocal_steps_per_s(target: str, precision: str, n: int, steps: int) -> float:
+    """DANP on the Mackey-Glass series."""
+    spec = NetworkSpec("anp", 1, 1, n_hidden=n, decorrelate=True, precision=precision)
+    return steps_per_s(spec, target, steps)
 
 
 GLE_LAYERS = 2
@@ -55,18 +60,10 @@ GLE_LAYERS = 2
 
 def gle_steps_per_s(target: str, precision: str, n: int, steps: int) -> float:
     """GLE (GLE_LAYERS hidden layers of ``n``, one process per layer on Lava)
-    learning ``steps`` steps of the same series, after a warm-up chunk."""
+    on the same series."""
     spec = NetworkSpec("gle", 1, 1, n_hidden=n, precision=precision,
                        params={"layers": GLE_LAYERS, "tau_learning_rate": 0.01})  # fmt: skip
-    inputs, targets = series(steps)
-    best = 0.0
-    with Network(spec, target=target) as net:
-        net.learn(inputs[:200], targets[:200])
-        for _ in range(REPEATS):
-            started = time.perf_counter()
-            net.learn(inputs, targets)
-            best = max(best, steps / (time.perf_counter() - started))
-    return best
+    return steps_per_s(spec, target, steps)
 
 
 def lava_dense_lif_steps_per_s(n: int, steps: int) -> float:
