@@ -85,7 +85,10 @@ def _parse_options(url: str, name: str, query: str) -> dict:
                 f"{url}: option {key} must be a {'whole number' if kind is int else 'number'}, "
                 f"got {text!r}"
             ) from None
-        if value < 0 or (kind is int and key not in ("seed", "delay") and value == 0):
+        # 0 is refused for counts and sizes, except where it means something:
+        # a seed, no delay, or "all" (an option whose default is 0).
+        zero_allowed = key in ("seed", "delay") or allowed[key] == 0
+        if value < 0 or (kind is int and value == 0 and not zero_allowed):
             raise StreamError(f"{url}: option {key} must be positive, got {text!r}")
         options[key] = value
     return options

@@ -98,3 +98,12 @@ def test_teacher_is_a_fixed_gle_network_the_student_can_match():
     np.testing.assert_array_equal(again.train[1], y)
     taus = np.array(stream.info["teacher_tau_m"])
     assert taus.shape == (3 + 3 + 2,) and ((0.5 <= taus) & (taus <= 3)).all()
+
+
+def test_mnist1d_train_and_test_zero_mean_the_whole_standard_set():
+    # The benchmark's full run asks for train=0 (all); the URL must take it.
+    stream = open_stream("synth:mnist1d?hold=1&train=0&test=0")
+    period = stream.info["sample_steps"]
+    assert stream.train_length == 4000 * period and stream.test_length == 1000 * period
+    with pytest.raises(StreamError, match="hold must be positive"):
+        open_stream("synth:mnist1d?hold=0")
