@@ -72,13 +72,14 @@ G_TARGET = 6  # the sample's targets as states
 G_SIGNAL = 7  # a layer's learning signal eta dt e
 G_OUT = 8  # the outputs y (r_L, or softmax(r_L) for cross-entropy)
 G_BACK = 9  # every hidden layer's backprojected error W_{l+1}^T e_{l+1}
-N_GLE_ROWS = 10
+G_PRESYN = 10  # a recurrent layer's inputs: the rates below, then its own
+N_GLE_ROWS = 11
 
 
 @njit(cache=True)
-def layer_geometry(sizes):
+def layer_geometry(sizes, fan_ins):
     """Per layer l = 1..L+1 (index l-1): offsets into the flat parameters
-    (W_l, then b_l) and into the neuron arrays."""
+    (W_l, n_l x fan_ins[l-1], then b_l) and into the neuron arrays."""
     n_layers = sizes.shape[0] - 1
     w_offsets = np.empty(n_layers, np.int64)
     b_offsets = np.empty(n_layers, np.int64)
@@ -87,7 +88,7 @@ def layer_geometry(sizes):
     neuron_offsets[0] = 0
     for k in range(n_layers):
         w_offsets[k] = offset
-        offset += sizes[k + 1] * sizes[k]
+        offset += sizes[k + 1] * fan_ins[k]
         b_offsets[k] = offset
         offset += sizes[k + 1]
         neuron_offsets[k + 1] = neuron_offsets[k] + sizes[k + 1]
@@ -130,14 +131,18 @@ def layer_forward(num, hp, output, W, b, w_frac, b_frac, presyn, u, errors, tau_
 
 
 @njit(cache=True)
-def backproject(num, W_next, w_frac, errors_next, out):
-    """out = W_{l+1}^T e_{l+1}: the error a hidden layer receives (errors format)."""
-    for i in range(out.shape[0]):
-        out[i] = 0
-    for k in range(W_next.shape[0]):
-        e = errors_next[k]
-        for i in range(W_next.shape[1]):
-            out[i] = synapse(num, out[i], W_next[k, i], e, w_frac)
+def backproject(num, W, column, w_frac, errors_post, out, accumulate):
+    """out (+)= W[:, column : column + len(out)]^T e_post: the error that the
+    neurons feeding W's columns from ``column`` on receive back from W's
+    neurons (errors format). A hidden layer gets W_{l+1}[:, :n_l]^T e_{l+1}
+    and, if recurrent, adds W_l[:, n_{l-1}:]^T e_l."""
+    if not accumulate:
+        for i in range(out.shape[0]):
+            out[i] = 0
+    for k in range(W.shape[0]):
+        e = errors_post[k]
+        for i in range(out.shape[0]):
+            out[i] = synapse(num, out[i], W[k, column + i], e, w_frac)
 
 
 @njit(cache=True)
@@ -273,17 +278,18 @@ def finish_gle_step(counters, learn):
 
 
 @njit(cache=True)
-def gle_step(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, u, v, rates, errors,
-             prime, counters, work, inputs_t, targets_t, has_target, reset):  # fmt: skip
+def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, u, v, rates,
+             errors, prime, counters, work, inputs_t, targets_t, has_target, reset):  # fmt: skip
     """One Euler step of the whole network (host schedule). Every layer
     steps from its neighbours' previous values: first every hidden layer's
     backprojected error is formed from the previous step's errors and the
-    weights above it, then the layers step from the top down (so each reads
-    the previous rates of the layer below it). The Lava target runs the same
-    ``layer_step`` in one process per layer. Returns the step's loss
-    ||y - y*||^2 (or cross-entropy) as a real number, NaN without a target."""
+    weights above it (and its own, if recurrent), then the layers step from
+    the top down (so each reads the previous rates of the layer below it).
+    The Lava target runs the same ``layer_step`` in one process per layer.
+    Returns the step's loss ||y - y*||^2 (or cross-entropy) as a real number,
+    NaN without a target."""
     n_layers = sizes.shape[0] - 1
-    w_offsets, b_offsets, neuron_offsets = layer_geometry(sizes)
+    w_offsets, b_offsets, neuron_offsets = layer_geometry(sizes, fan_ins)
     n_neurons = neuron_offsets[n_layers]
     if reset:
         layer_reset(num, u, v, rates, errors, prime)
@@ -292,37 +298,47 @@ def gle_step(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, u, v, ra
     back = work[G_BACK, :n_neurons]
     for k in range(n_layers - 1):
         n_post, n_next = sizes[k + 1], sizes[k + 2]
-        W_next = params[w_offsets[k + 1] : w_offsets[k + 1] + n_next * n_post].reshape(
-            (n_next, n_post)
+        W_next = params[w_offsets[k + 1] : w_offsets[k + 1] + n_next * fan_ins[k + 1]].reshape(
+            (n_next, fan_ins[k + 1])
         )
         lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
-        backproject(num, W_next, weight_fracs[2 * k + 2], errors[hi : neuron_offsets[k + 2]],
-                    back[lo:hi])  # fmt: skip
+        backproject(num, W_next, 0, weight_fracs[2 * k + 2], errors[hi : neuron_offsets[k + 2]],
+                    back[lo:hi], False)  # fmt: skip
+        if fan_ins[k] > sizes[k]:  # recurrent: its own errors back through W_l's last columns
+            W = params[w_offsets[k] : w_offsets[k] + n_post * fan_ins[k]].reshape(
+                (n_post, fan_ins[k])
+            )
+            backproject(num, W, sizes[k], weight_fracs[2 * k], errors[lo:hi], back[lo:hi], True)
     n_out = sizes[n_layers]
     targets = work[G_TARGET, :n_out]
     load_samples(num, targets_t, has_target, counters, targets)
     step = counters[C_STEP]
     loss = np.nan
     for k in range(n_layers - 1, -1, -1):
-        n_pre, n_post = sizes[k], sizes[k + 1]
-        W = params[w_offsets[k] : w_offsets[k] + n_post * n_pre].reshape((n_post, n_pre))
+        n_pre, n_post, fan_in = sizes[k], sizes[k + 1], fan_ins[k]
+        W = params[w_offsets[k] : w_offsets[k] + n_post * fan_in].reshape((n_post, fan_in))
         b = params[b_offsets[k] : b_offsets[k] + n_post]
         lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
         output = k == n_layers - 1
         w_frac, b_frac = weight_fracs[2 * k], weight_fracs[2 * k + 1]
-        # (Two calls: the input row and the rates may differ in type.)
-        if k == 0:
+        below = rates[neuron_offsets[k - 1] : lo] if k > 0 else rates[0:0]
+        # (Separate calls: the work rows and the rates may differ in type.)
+        if fan_in > n_pre or k == 0:
+            presyn = work[G_PRESYN, :fan_in]
+            for j in range(n_pre):
+                presyn[j] = inputs[j] if k == 0 else below[j]
+            for j in range(fan_in - n_pre):  # a recurrent layer's own previous rates
+                presyn[n_pre + j] = rates[lo + j]
             layer_loss = layer_step(
-                num, hp, learn, output, has_target, W, b, w_frac, b_frac, inputs, back[lo:hi],
+                num, hp, learn, output, has_target, W, b, w_frac, b_frac, presyn, back[lo:hi],
                 targets, u[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi],
                 errors[lo:hi], prime[lo:hi], counters, work, step, w_offsets[k],
             )  # fmt: skip
         else:
             layer_loss = layer_step(
-                num, hp, learn, output, has_target, W, b, w_frac, b_frac,
-                rates[neuron_offsets[k - 1] : lo], back[lo:hi], targets, u[lo:hi], v[lo:hi],
-                tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi], errors[lo:hi], prime[lo:hi], counters,
-                work, step, w_offsets[k],
+                num, hp, learn, output, has_target, W, b, w_frac, b_frac, below, back[lo:hi],
+                targets, u[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi],
+                errors[lo:hi], prime[lo:hi], counters, work, step, w_offsets[k],
             )  # fmt: skip
         if output:
             loss = layer_loss

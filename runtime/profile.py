@@ -316,8 +316,10 @@ class _Model:
             self.add(phase, n_post, lookup=1, add=1)
             self.mul(phase, n_post)
 
-    def hidden_errors(self, phase, n_post, n_next):
+    def hidden_errors(self, phase, n_post, n_next, recurrent):
         self.synapse(phase, n_next * n_post)  # backproject
+        if recurrent:
+            self.synapse(phase, n_post * n_post)  # its own errors through its own weights
         self.mul(phase, 3 * n_post)
         self.add(phase, n_post, add=3, div=2)
         self.store(phase, 3 * n_post)
@@ -334,12 +336,12 @@ class _Model:
             self.add(phase, n_post, add=2, select=4)
 
     def gle_step(self, learn: bool, has_target: bool):
-        sizes = self.spec.layer_sizes
+        sizes, fan_ins = self.spec.layer_sizes, self.spec.fan_ins
         n_layers = len(sizes) - 1
         for k in range(n_layers):
-            self.layer_forward("clean forward", sizes[k], sizes[k + 1], k == n_layers - 1)
+            self.layer_forward("clean forward", fan_ins[k], sizes[k + 1], k == n_layers - 1)
         for k in range(n_layers - 1):
-            self.hidden_errors("errors", sizes[k + 1], sizes[k + 2])
+            self.hidden_errors("errors", sizes[k + 1], sizes[k + 2], fan_ins[k] > sizes[k])
         n_out = sizes[-1]
         self.output_from_pre("errors", n_out)
         if has_target:
@@ -349,7 +351,7 @@ class _Model:
             self.loss_value("loss", n_out)
         if learn:
             for k in range(n_layers):
-                self.layer_learn("weight update", sizes[k], sizes[k + 1])
+                self.layer_learn("weight update", fan_ins[k], sizes[k + 1])
 
 
 def model_ops(spec: NetworkSpec, *, learn: bool = True, has_target: bool = True):
@@ -398,7 +400,7 @@ def counted_ops(spec: NetworkSpec, steps: int, *, learn: bool = True, has_target
         from timelocal.kernels.gle import gle_step
 
         for t in range(steps):
-            gle_step(num, hp, learn, host.sizes, s["params"], s["weight_fracs"], s["tau_m"],
+            gle_step(num, hp, learn, host.sizes, host.fan_ins, s["params"], s["weight_fracs"], s["tau_m"],
                      s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
                      s["slopes"], s["counters"], work, inputs[t], targets[t], has_target,
                      False)  # fmt: skip

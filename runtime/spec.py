@@ -132,6 +132,9 @@ HYPER_PARAMETERS = (
     HyperParameter("tau_r", float, 1.0,
                    "GLE: initial prospective time constant tau_r (= tau_m: the LE limit)",
                    rules=("gle",), minimum=0.0),
+    HyperParameter("recurrent", int, 0, "GLE: 1 connects each hidden layer to itself (its "
+                   "previous rates join its inputs; W_l is n x (n_{l-1} + n))", rules=("gle",),
+                   minimum=0),
     HyperParameter("lag_fraction", float, 0.0,
                    "GLE: share of each hidden layer's neurons started as low-pass (memory) "
                    "units, tau_r = tau_min and tau_m = lag_tau", rules=("gle",), minimum=0.0),
@@ -236,6 +239,20 @@ class NetworkSpec:
                                 f"[tau_min, tau_max] = [{low}, {high}]")  # fmt: skip
         if self.hyper("lag_fraction") > 1:
             raise SpecError("GLE: lag_fraction is a share of the neurons, between 0 and 1")
+        if self.hyper("recurrent") > 1:
+            raise SpecError("GLE: recurrent is 0 (layered) or 1 (each hidden layer recurrent)")
+        if self.hyper("recurrent") and (
+            self.hyper("lag_fraction") > 0 or self.hyper("tau_learning_rate") > 0
+            or self.hyper("tau_m") != self.hyper("tau_r")
+        ):  # fmt: skip
+            # The error neurons' loop through W_rec^T has a gain of about
+            # (tau_m / tau_r) |W_rec^T phi'|: it diverges for low-pass units
+            # (measured; README, GLE).
+            raise SpecError(
+                "GLE: a recurrent layer needs tau_m = tau_r, no lag units and fixed time "
+                "constants (-p lag_fraction=0 -p tau_learning_rate=0): its errors loop "
+                "through W_rec^T with a gain of tau_m / tau_r, and diverge when it exceeds 1"
+            )
 
     def _check_fixed(self) -> None:
         name = self.precision
@@ -259,7 +276,7 @@ class NetworkSpec:
         if not numeric.shared_exponent:
             limit = numeric.max_fan_in(numeric.weights.frac)
             fan_in = (
-                max(self.layer_sizes[:-1])
+                max(self.fan_ins)
                 if self.rule == "gle"
                 else max(self.n_inputs + self.n_hidden, self.n_hidden)
             )
@@ -288,6 +305,16 @@ class NetworkSpec:
         return (self.n_inputs,) + (self.n_hidden,) * self.hyper("layers") + (self.n_outputs,)
 
     @property
+    def fan_ins(self) -> tuple[int, ...]:
+        """GLE: each layer's presynaptic inputs, the layer below's rates plus,
+        for a recurrent hidden layer, its own."""
+        sizes = self.layer_sizes
+        recurrent = self.rule == "gle" and self.hyper("recurrent") == 1
+        last = len(sizes) - 2
+        return tuple(sizes[k] + (sizes[k + 1] if recurrent and k < last else 0)
+                     for k in range(len(sizes) - 1))  # fmt: skip
+
+    @property
     def n_neurons(self) -> int:
         """Neurons that hold state: hidden and output."""
         return sum(self.layer_sizes[1:])
@@ -296,8 +323,8 @@ class NetworkSpec:
     def n_params(self) -> int:
         """Weights and biases (GLE's time constants are counted apart)."""
         if self.rule == "gle":
-            sizes = self.layer_sizes
-            return sum(sizes[k + 1] * (sizes[k] + 1) for k in range(len(sizes) - 1))
+            sizes, fan_ins = self.layer_sizes, self.fan_ins
+            return sum(sizes[k + 1] * (fan_ins[k] + 1) for k in range(len(sizes) - 1))
         n, i, o = self.n_hidden, self.n_inputs, self.n_outputs
         return n * i + n * n + o * n + n + o
 

@@ -107,7 +107,7 @@ def scratch_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     if spec.rule == "gle":
         from timelocal.kernels.gle import N_GLE_ROWS
 
-        width = max(spec.n_neurons, spec.n_inputs)
+        width = max(spec.n_neurons, spec.n_inputs, *spec.fan_ins)
         return (ArraySpec("work", (N_GLE_ROWS, width), spec.numeric.work_dtype, "scratch",
                           "per-step rows"),)  # fmt: skip
     width = max(spec.n_inputs, spec.n_hidden + spec.n_outputs)
@@ -167,17 +167,18 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
 
 def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """GLE: W_l ~ N(0, scale^2 / fan-in) (input_scale for hidden layers,
-    output_scale for the output), zero biases; time constants tau_m, tau_r, but
+    output_scale for the output; a recurrent layer's fan-in counts its own
+    rates), zero biases; time constants tau_m, tau_r, but
     a lag_fraction share of each hidden layer starts as low-pass units
     (tau_m = lag_tau, tau_r = tau_min)."""
     rng = np.random.default_rng(spec.seed)
-    sizes = spec.layer_sizes
+    sizes, fan_ins = spec.layer_sizes, spec.fan_ins
     drawn = np.zeros(spec.n_params)
     views = weights(spec, drawn)
     for k in range(1, len(sizes)):
         scale = spec.hyper("output_scale" if k == len(sizes) - 1 else "input_scale")
         views[f"W{k}"][:] = (
-            rng.standard_normal(views[f"W{k}"].shape) * scale / np.sqrt(sizes[k - 1])
+            rng.standard_normal(views[f"W{k}"].shape) * scale / np.sqrt(fan_ins[k - 1])
         )
     tau_m = np.full(spec.n_neurons, spec.hyper("tau_m"))
     tau_r = np.full(spec.n_neurons, spec.hyper("tau_r"))
@@ -201,9 +202,9 @@ def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, n
     if numeric.shared_exponent:
         for k in range(1, len(sizes)):
             limit = numeric.max_fan_in(int(fracs[2 * k - 2]))
-            if sizes[k - 1] > limit:
+            if fan_ins[k - 1] > limit:
                 raise SpecError(
-                    f"{spec.precision}: {sizes[k - 1]} products per sum exceed what the "
+                    f"{spec.precision}: {fan_ins[k - 1]} products per sum exceed what the "
                     f"{numeric.acc_bits}-bit accumulator holds at this matrix's exponent "
                     f"({limit}); use fewer units or a wider acc="
                 )
@@ -220,12 +221,13 @@ def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, n
 
 def weights(spec: NetworkSpec, params: np.ndarray) -> dict[str, np.ndarray]:
     """Named views of ``params``: A (n x in), R (n x n), B (out x n), b (n),
-    c (out); GLE: W1, b1, W2, b2, ... (W_l: n_l x n_{l-1})."""
+    c (out); GLE: W1, b1, W2, b2, ... (W_l: n_l x n_{l-1}, or n_l x
+    (n_{l-1} + n_l) for a recurrent layer: its own rates are the last columns)."""
     if spec.rule == "gle":
-        sizes = spec.layer_sizes
+        sizes, fan_ins = spec.layer_sizes, spec.fan_ins
         shapes = {}
         for k in range(1, len(sizes)):
-            shapes[f"W{k}"] = (sizes[k], sizes[k - 1])
+            shapes[f"W{k}"] = (sizes[k], fan_ins[k - 1])
             shapes[f"b{k}"] = (sizes[k],)
         return _views(params, shapes)
     n, n_in, n_out = spec.n_hidden, spec.n_inputs, spec.n_outputs

@@ -93,7 +93,7 @@ def run_chunk(
 
 
 @njit(cache=True)
-def run_gle_chunk(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, potentials,
+def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, potentials,
                   error_traces, rates, errors, slopes, counters, work, inputs, targets,
                   has_target, reset, out_outputs, out_loss, out_rates):  # fmt: skip
     """GLE's ``run_chunk``: one Euler step per sample. ``out_rates`` (if it
@@ -106,7 +106,7 @@ def run_gle_chunk(num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, pot
     a_frac = state_frac(num)
     for t in range(inputs.shape[0]):
         out_loss[t] = gle_step(
-            num, hp, learn, sizes, params, weight_fracs, tau_m, tau_r, potentials, error_traces,
+            num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, potentials, error_traces,
             rates, errors, slopes, counters, work, inputs[t], targets[t], has_target[t], reset[t],
         )  # fmt: skip
         for k in range(n_out):
@@ -182,6 +182,7 @@ class GLEHostTarget(HostTarget):
     def __init__(self, spec: NetworkSpec, state: dict[str, np.ndarray]):
         super().__init__(spec, state)
         self.sizes = np.array(spec.layer_sizes, np.int64)
+        self.fan_ins = np.array(spec.fan_ins, np.int64)
 
     def reset_rates(self) -> None:
         """Zero every neuron's state: the start of a new sequence."""
@@ -198,7 +199,7 @@ class GLEHostTarget(HostTarget):
         rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
         s = self.state
         run_gle_chunk(
-            self.numeric, self.hyper, learn, self.sizes, s["params"], s["weight_fracs"],
+            self.numeric, self.hyper, learn, self.sizes, self.fan_ins, s["params"], s["weight_fracs"],
             s["tau_m"], s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
             s["slopes"], s["counters"], self.scratch["work"], inputs, targets, has_target, reset,
             outputs, loss, rates,

@@ -280,8 +280,10 @@ class ReferenceGLE:
     values of the previous Euler step."""
 
     def __init__(self, sizes, Ws, bs, tau_m, tau_r, *, dt, beta, gamma=0.0, eta=0.0,
-                 eta_tau=0.0, tau_min=0.0, tau_max=np.inf, xent=False):  # fmt: skip
+                 eta_tau=0.0, tau_min=0.0, tau_max=np.inf, xent=False,
+                 recurrent=False):  # fmt: skip
         self.sizes = list(sizes)
+        self.recurrent = recurrent  # hidden layers also read their own previous rates
         self.W = [w.astype(float).copy() for w in Ws]
         self.b = [b.astype(float).copy() for b in bs]
         splits = np.cumsum(self.sizes[1:])[:-1]
@@ -298,6 +300,9 @@ class ReferenceGLE:
     def step(self, x, target=None, learn=True):
         L = len(self.W)
         pre = [np.asarray(x, float)] + self.r[:-1]
+        if self.recurrent:
+            pre = [np.concatenate([pre[k], self.r[k]]) if k < L - 1 else pre[k]
+                   for k in range(L)]  # fmt: skip
         udot, r_new, slope_new, e_new, s_new = [], [], [], [], []
         for k in range(L):
             drive = self.W[k] @ pre[k] + self.b[k] + self.gamma * self.e[k]
@@ -313,7 +318,11 @@ class ReferenceGLE:
             r_new.append(r)
             slope_new.append(slope)
         for k in range(L - 1):
-            s = self.slope[k] * (self.W[k + 1].T @ self.e[k + 1])
+            n = self.sizes[k + 1]
+            back = self.W[k + 1][:, :n].T @ self.e[k + 1]
+            if self.recurrent:  # W_k's last n columns read this layer's own rates
+                back = back + self.W[k][:, -n:].T @ self.e[k]
+            s = self.slope[k] * back
             vd = (-self.v[k] + s) / self.tau_r[k]
             e_new.append(self.v[k] + self.tau_m[k] * vd)
             self.v[k] = self.v[k] + self.dt * vd

@@ -156,14 +156,17 @@ class _GLELayerModel(_Layer):
         self.output = k == len(sizes) - 2
         self.last_hidden = k == len(sizes) - 3
         self.n_pre, self.n = sizes[k], sizes[k + 1]
-        # Layer 0 turns the samples into states here, as gle_step does.
-        self.samples = np.zeros(self.n_pre, self.work.dtype)
+        self.fan_in = self.spec.fan_ins[k]  # n_pre, plus n if the layer is recurrent
+        # The presynaptic rates (layer 0 turns the samples into states here,
+        # as gle_step does), then a recurrent layer's own previous rates.
+        self.presyn = np.zeros(self.fan_in, self.work.dtype)
         self.targets = np.zeros(self.n if self.output else 0, self.work.dtype)
         self.back = np.zeros(0 if self.output else self.n, self.work.dtype)
         self.rates_message = np.zeros(self.n + 2, self.work.dtype)
         self.back_message = np.zeros(self.n_pre, self.work.dtype)
         self.results = np.zeros(self.n + 2)
-        w_offsets, _, _ = layer_geometry(np.array(sizes, np.int64))
+        w_offsets, _, _ = layer_geometry(np.array(sizes, np.int64),
+                                         np.array(self.spec.fan_ins, np.int64))  # fmt: skip
         self.key_offset = int(w_offsets[k])  # this layer's keys of stochastic rounding
 
     def lrn_guard(self):
@@ -183,13 +186,14 @@ class _GLELayerModel(_Layer):
             self.rates_message[n:] = (reset, learn)
             self.rates_out.send(self.rates_message)
         if not self.first:
-            backproject(self.numeric, self.W, w_frac, self.errors, self.back_message)
+            backproject(self.numeric, self.W, 0, w_frac, self.errors, self.back_message, False)
             self.back_out.send(self.back_message)
+        presyn = self.presyn
         if self.first:
-            load_samples(self.numeric, message[:n_pre], True, self.counters, self.samples)
-            presyn = self.samples
+            load_samples(self.numeric, message[:n_pre], True, self.counters, presyn[:n_pre])
         else:
-            presyn = message[:n_pre].astype(self.work.dtype)
+            presyn[:n_pre] = message[:n_pre]
+        presyn[n_pre:] = self.rates[: self.fan_in - n_pre]  # recurrent: its own previous rates
         has_target = False
         if self.output:
             target_message = self.targets_in.recv()
@@ -198,6 +202,8 @@ class _GLELayerModel(_Layer):
                          self.targets)  # fmt: skip
         else:
             self.back[:] = self.back_in.recv()
+            if self.fan_in > n_pre:  # recurrent: its own errors back through its own weights
+                backproject(self.numeric, self.W, n_pre, w_frac, self.errors, self.back, True)
         loss = layer_step(
             self.numeric, self.hyper, learn, self.output, has_target, self.W, self.b, w_frac,
             b_frac, presyn, self.back, self.targets, self.potentials, self.error_traces,

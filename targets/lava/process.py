@@ -104,8 +104,10 @@ class Readout(AbstractProcess):
 class GLELayer(AbstractProcess):
     """One layer of a GLE network (ALGORITHMS.md §2): its neurons (membranes
     u, error traces v, rates, phi', errors, time constants tau_m and tau_r)
-    and the weights W, b into it. ``index`` is the layer's place (0: fed by
-    the bridge), ``spec`` the network spec as a dict.
+    and the weights W, b into it (W's last columns weigh the layer's own
+    previous rates when it is recurrent: its recurrence stays inside the
+    process). ``index`` is the layer's place (0: fed by the bridge), ``spec``
+    the network spec as a dict.
 
     Each step it sends its previous rates up (with the step's reset and
     learn flags, which travel up the stack from the bridge) and its

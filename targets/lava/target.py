@@ -201,7 +201,8 @@ class GLEGraph:
     def __init__(self, spec: NetworkSpec, state: dict, bridge) -> None:
         self.spec = spec
         sizes = spec.layer_sizes
-        _, _, self.neuron_offsets = layer_geometry(np.array(sizes, np.int64))
+        _, _, self.neuron_offsets = layer_geometry(np.array(sizes, np.int64),
+                                                   np.array(spec.fan_ins, np.int64))  # fmt: skip
         store = np.int64 if spec.numeric.fixed else np.float64
         w = weights(spec, state["params"])
         fracs = state["weight_fracs"].astype(np.int64)

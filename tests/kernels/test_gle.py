@@ -27,7 +27,7 @@ def reference_of(net: Network, **overrides) -> ReferenceGLE:
     kwargs = dict(dt=spec.hyper("dt"), beta=spec.hyper("beta"), gamma=spec.hyper("gamma"),
                   eta=spec.hyper("learning_rate"), eta_tau=spec.hyper("tau_learning_rate"),
                   tau_min=spec.hyper("tau_min"), tau_max=spec.hyper("tau_max"),
-                  xent=spec.loss == "xent")  # fmt: skip
+                  xent=spec.loss == "xent", recurrent=spec.hyper("recurrent") == 1)  # fmt: skip
     kwargs.update(overrides)
     return ReferenceGLE(spec.layer_sizes, [views[f"W{k}"] for k in range(1, n_layers + 1)],
                         [views[f"b{k}"] for k in range(1, n_layers + 1)], net.state["tau_m"],
@@ -63,6 +63,38 @@ def test_steps_match_reference(loss, gamma):
     # The clip held, and the time constants did move.
     assert net.state["tau_m"].min() >= 0.3 and net.state["tau_r"].max() <= 1.5
     assert np.abs(net.state["tau_m"] - start).max() > 1e-3
+
+
+@pytest.mark.parametrize("loss,gamma", [("mse", 0.3), ("xent", 0.0)])
+def test_recurrent_layers_match_reference(loss, gamma):
+    # Each hidden layer also reads its own previous rates (W_l's last
+    # columns), and its errors get W_rec^T e_l of the previous step.
+    net = gle_network(loss=loss, gamma=gamma, learning_rate=0.5, tau_m=0.7, tau_r=0.7,
+                      tau_learning_rate=0.0, recurrent=1)  # fmt: skip
+    assert weights(net.spec, net.state["params"])["W2"].shape == (5, 10)
+    ref = reference_of(net)
+    inputs, targets = sample_data(300, 3, 2, loss=loss, missing_every=7)
+    result = net.learn(inputs, targets)
+    outputs = np.array([ref.step(x, None if np.isnan(y).all() else y)[0]
+                        for x, y in zip(inputs, targets, strict=True)])  # fmt: skip
+    np.testing.assert_allclose(result.outputs, outputs, rtol=0, atol=1e-12)
+    views = weights(net.spec, net.state["params"])
+    for k in range(3):
+        np.testing.assert_allclose(views[f"W{k + 1}"], ref.W[k], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net.state["errors"], np.concatenate(ref.e), rtol=0, atol=1e-12)
+    # The recurrent weights learned, and nothing diverged (tau_m = tau_r).
+    start = weights(net.spec, Network(net.spec).state["params"])
+    assert np.abs(views["W1"][:, 3:] - start["W1"][:, 3:]).max() > 1e-3
+    assert np.abs(net.state["params"]).max() < 10
+
+
+def test_recurrence_with_a_loop_gain_above_one_is_refused():
+    fixed = {"tau_learning_rate": 0.0}
+    for params in ({"lag_fraction": 0.5, **fixed}, {"tau_learning_rate": 0.01},
+                   {"tau_m": 2.0, "tau_r": 0.5, **fixed}):  # fmt: skip
+        with pytest.raises(SpecError, match="gain of tau_m / tau_r"):
+            gle_network(recurrent=1, **params)
+    assert gle_network(recurrent=1, **fixed).spec.n_params == 5 * 9 + 5 * 11 + 2 * 6
 
 
 def test_predict_changes_nothing_learned():

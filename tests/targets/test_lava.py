@@ -194,16 +194,32 @@ def test_gle_on_lava_is_bit_identical_to_the_host(precision, loss):
     spec = NetworkSpec("gle", 2, 2, n_hidden=5, precision=precision, seed=3, loss=loss,
                        params=GLE_PARAMS)  # fmt: skip
     host, lava, host_results, lava_results = run_both(spec, gle_chunks())
-    for h, r in zip(host_results, lava_results, strict=True):
-        np.testing.assert_array_equal(h.outputs, r.outputs)
-        np.testing.assert_array_equal(h.loss, r.loss)
-    for name, array in host.state.items():
-        assert np.array_equal(array, lava.state[name]), name
+    assert_same_runs(host, lava, host_results, lava_results)
     # It learned something: weights and time constants moved.
     start = initial_state(spec)
     for name in ("params", "tau_m", "tau_r"):
         assert np.any(host.state[name] != start[name]), name
     assert host.steps_trained == lava.steps_trained == 140
+
+
+def assert_same_runs(host, lava, host_results, lava_results):
+    for h, r in zip(host_results, lava_results, strict=True):
+        np.testing.assert_array_equal(h.outputs, r.outputs)
+        np.testing.assert_array_equal(h.loss, r.loss)
+    for name, array in host.state.items():
+        assert np.array_equal(array, lava.state[name]), name
+
+
+@pytest.mark.parametrize("precision", ["fixed16", "float64"])
+def test_recurrent_gle_layers_are_bit_identical_to_the_host(precision):
+    # A recurrent layer's own rates and W_rec^T e stay inside its process.
+    spec = NetworkSpec("gle", 2, 2, n_hidden=5, precision=precision, seed=3,
+                       params={"layers": 2, "recurrent": 1, "tau_learning_rate": 0.0,
+                               "gamma": 0.2, "learning_rate": 0.2})  # fmt: skip
+    host, lava, host_results, lava_results = run_both(spec, gle_chunks())
+    assert_same_runs(host, lava, host_results, lava_results)
+    start = initial_state(spec)
+    assert np.any(host.state["params"] != start["params"])
 
 
 def test_gle_recorded_rates_and_resets_match_the_host():
@@ -222,6 +238,24 @@ def test_gle_recorded_rates_and_resets_match_the_host():
         r = lava.learn(inputs[20:], targets[20:], record_rates=True)
     np.testing.assert_array_equal(h.rates, r.rates)
     assert h.rates.shape == (20, 3) and np.any(h.rates != 0)
+
+
+def test_a_trained_gle_checkpoint_deploys_on_lava_and_comes_back(tmp_path):
+    # From a learned state (taus and weights moved, neurons mid-sequence), not
+    # an initial one: every layer's slice of the state must land in its Vars.
+    spec = NetworkSpec("gle", 2, 2, n_hidden=4, precision="fixed16", seed=6, params=GLE_PARAMS)
+    inputs, targets = sample_data(160, 2, 2)
+    host = Network(spec)
+    host.learn(inputs[:100], targets[:100])
+    host.save(tmp_path / "host.npz")
+    with Network.load(tmp_path / "host.npz", target="lava") as lava:
+        lava.learn(inputs[100:], targets[100:])
+        lava.save(tmp_path / "lava.npz")
+    host.learn(inputs[100:], targets[100:])
+    back = Network.load(tmp_path / "lava.npz")
+    for name, array in host.state.items():
+        assert np.array_equal(array, back.state[name]), name
+    assert back.steps_trained == 160
 
 
 def test_rules_and_precisions_lava_does_not_run_are_refused_in_words():
