@@ -129,17 +129,23 @@ def test_chunks_longer_than_one_message_are_split():
     assert rates.shape == (25, 4) and np.array_equal(rates[-1] * 2.0**12, state["drates"])
 
 
-def test_deploy_a_host_checkpoint_keep_learning_on_lava_and_read_it_back(tmp_path):
-    spec = NetworkSpec("anp", 1, 1, n_hidden=8, decorrelate=True, precision="fixed16", seed=4)
-    inputs, targets = mackey_glass_steps(300)
+def deploy_and_read_back(spec, inputs, targets, split, tmp_path):
+    """Learn ``split`` steps on the host, checkpoint, keep learning on Lava
+    from the checkpoint and save there; the host continues alike. Returns
+    the host network and the Lava checkpoint loaded on the host."""
     host = Network(spec)
-    host.learn(inputs[:200], targets[:200])
+    host.learn(inputs[:split], targets[:split])
     host.save(tmp_path / "host.npz")
     with Network.load(tmp_path / "host.npz", target="lava") as lava:
-        lava.learn(inputs[200:], targets[200:])
+        lava.learn(inputs[split:], targets[split:])
         lava.save(tmp_path / "lava.npz")
-    host.learn(inputs[200:], targets[200:])
-    back = Network.load(tmp_path / "lava.npz")
+    host.learn(inputs[split:], targets[split:])
+    return host, Network.load(tmp_path / "lava.npz")
+
+
+def test_deploy_a_host_checkpoint_keep_learning_on_lava_and_read_it_back(tmp_path):
+    spec = NetworkSpec("anp", 1, 1, n_hidden=8, decorrelate=True, precision="fixed16", seed=4)
+    host, back = deploy_and_read_back(spec, *mackey_glass_steps(300), 200, tmp_path)
     for name, array in host.state.items():
         assert np.array_equal(array, back.state[name]), name
     assert back.steps_trained == 300
@@ -244,15 +250,7 @@ def test_a_trained_gle_checkpoint_deploys_on_lava_and_comes_back(tmp_path):
     # From a learned state (taus and weights moved, neurons mid-sequence), not
     # an initial one: every layer's slice of the state must land in its Vars.
     spec = NetworkSpec("gle", 2, 2, n_hidden=4, precision="fixed16", seed=6, params=GLE_PARAMS)
-    inputs, targets = sample_data(160, 2, 2)
-    host = Network(spec)
-    host.learn(inputs[:100], targets[:100])
-    host.save(tmp_path / "host.npz")
-    with Network.load(tmp_path / "host.npz", target="lava") as lava:
-        lava.learn(inputs[100:], targets[100:])
-        lava.save(tmp_path / "lava.npz")
-    host.learn(inputs[100:], targets[100:])
-    back = Network.load(tmp_path / "lava.npz")
+    host, back = deploy_and_read_back(spec, *sample_data(160, 2, 2), 100, tmp_path)
     for name, array in host.state.items():
         assert np.array_equal(array, back.state[name]), name
     assert back.steps_trained == 160
