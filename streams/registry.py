@@ -28,7 +28,9 @@ STREAM_KINDS = {
     "synth:mackey-glass": "Mackey-Glass series (tau 17), input x_t, target x_{t+horizon}; "
     "train and test parts from different seeds; test MSE and NRMSE",
     "synth:copy-memory": "copy memory, 10 one-hot symbols, one sequence of 2 length + delay "
-    "steps after another; cross-entropy, recall accuracy and the memoryless baseline",
+    "steps after another; marker=all (markers through the recall phase) or one (seed 004: "
+    "one marker on the last delay step); cross-entropy, recall accuracy per step and per "
+    "sequence, and the memoryless baseline",
     "synth:teacher": "seed 003's teacher/student task: a fixed random GLE network driven by "
     "sums of sines; the target is its output (options inputs, hidden, layers, outputs, dt; "
     "run the student with the same dt)",

@@ -62,15 +62,21 @@ COPY_SYMBOLS = 10  # 0 blank, 1..8 data, 9 marker
 BLANK, MARKER = 0, 9
 
 
-def copy_memory_part(sequences: int, length: int, delay: int, rng) -> tuple:
+def copy_memory_part(sequences: int, length: int, delay: int, rng, marker: str = "all") -> tuple:
     """``sequences`` copy-memory sequences back to back, one-hot coded: input
-    ``length`` data symbols, ``delay`` blanks, ``length`` markers; target blank
-    for ``length + delay`` steps, then the data symbols."""
+    ``length`` data symbols, ``delay`` blanks, then the recall phase of
+    ``length`` steps, whose inputs are all markers (``marker="all"``), or
+    blanks after one marker on the last delay step (``"one"``: seed 004's
+    layout, delay - 1 blanks and the start-recalling signal); target blank for
+    ``length + delay`` steps, then the data symbols."""
     period = 2 * length + delay
     data = rng.integers(1, 9, size=(sequences, length))
     in_symbols = np.full((sequences, period), BLANK)
     in_symbols[:, :length] = data
-    in_symbols[:, length + delay :] = MARKER
+    if marker == "all":
+        in_symbols[:, length + delay :] = MARKER
+    else:
+        in_symbols[:, length + delay - 1] = MARKER
     out_symbols = np.full((sequences, period), BLANK)
     out_symbols[:, length + delay :] = data
     eye = np.eye(COPY_SYMBOLS)
@@ -85,15 +91,22 @@ def copy_memory_part(sequences: int, length: int, delay: int, rng) -> tuple:
 
 def copy_memory(
     length: int = 100, delay: int = 10, train: int = 200, test: int = 20, epochs: int = 1,
-    seed: int = 0,
+    marker: str = "all", seed: int = 0,
 ) -> ArrayStream:  # fmt: skip
-    """Copy memory (Arjovsky et al.) with ``train`` and ``test`` sequences.
+    """Copy memory (Arjovsky et al.) with ``train`` and ``test`` sequences;
+    ``marker=one`` gives seed 004's layout (length=10, delay=T: 10 symbols,
+    T - 1 blanks, the recall marker, 10 blanks to recall over; T + 20 steps).
 
     The memoryless baseline predicts blank, then a uniform guess over the 8
     data symbols: cross-entropy length ln 8 / (2 length + delay) per step."""
+    if marker not in ("all", "one"):
+        raise StreamError(f"synth:copy-memory: marker must be all or one, got {marker!r}")
+    if marker == "one" and delay < 1:
+        raise StreamError("synth:copy-memory: marker=one puts the marker on the last delay "
+                          "step; it needs delay >= 1")  # fmt: skip
     rng = np.random.default_rng(seed)
-    train_part = copy_memory_part(train, length, delay, rng)
-    test_part = copy_memory_part(test, length, delay, rng)
+    train_part = copy_memory_part(train, length, delay, rng, marker)
+    test_part = copy_memory_part(test, length, delay, rng, marker)
     period = 2 * length + delay
     return ArrayStream(
         url="",

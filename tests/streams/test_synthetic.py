@@ -55,9 +55,23 @@ def test_copy_memory_layout():
     assert stream.loss == "xent" and stream.n_inputs == stream.n_outputs == 10
 
 
+def test_copy_memory_with_seed_004s_single_marker():
+    # length 3, delay T = 4: 3 symbols, T - 1 = 3 blanks, the marker, 3 blanks.
+    stream = open_stream("synth:copy-memory?length=3&delay=4&train=2&test=1&marker=one&seed=1")
+    data = _all(stream.chunks(5))
+    symbols_in = data["inputs"].argmax(1).reshape(2, 10)
+    symbols_out = data["targets"].argmax(1).reshape(2, 10)
+    assert (symbols_in[:, 3:6] == 0).all() and (symbols_in[:, 6] == 9).all()
+    assert (symbols_in[:, 7:] == 0).all()
+    np.testing.assert_array_equal(symbols_out[:, 7:], symbols_in[:, :3])
+    assert (symbols_out[:, :7] == 0).all()
+
+
 @pytest.mark.parametrize(
     "url,message",
     [
+        ("synth:copy-memory?marker=two", "marker must be all or one"),
+        ("synth:copy-memory?marker=one&delay=0", "needs delay >= 1"),
         ("synth:lorenz", "unknown synthetic stream 'lorenz'"),
         ("synth:mackey-glass?horizn=3", "unknown option 'horizn'"),
         ("synth:mackey-glass?train=abc", "train must be a whole number"),
