@@ -477,8 +477,8 @@ def _json_value(value):
     help="BPTT's window T (its stored steps: memory grows with it).",
 )  # fmt: skip
 @click.option(
-    "--param", "params", multiple=True, metavar="NAME=VALUE",
-    help="Hyper-parameter, e.g. optimizer=adam (Adam's moments are counted).",
+    "-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+    help="Hyper-parameter, e.g. -p optimizer=adam (Adam's moments are counted), as for `run`.",
 )  # fmt: skip
 @click.option(
     "--budget", default=None, metavar="loihi2|memory=..,neurons=..,ops=..,cores=..",

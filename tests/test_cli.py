@@ -215,6 +215,12 @@ def test_profile_table_json_and_what_it_reports():
     bptt = json.loads(run("profile", "--rule", "bptt", "--window", "500", "--hidden", "32",
                           "--json", "--no-time").stdout)  # fmt: skip
     assert bptt["time_local"] is False and bptt["memory"]["window"]["elements"] > 500 * 64
+    # -p as for run: a recurrent GLE layer's weights include its own n x n.
+    gle = json.loads(run("profile", "--rule", "gle", "--hidden", "16", "-p", "layers=2", "-p",
+                         "recurrent=1", "-p", "tau_learning_rate=0", "--json",
+                         "--no-time").stdout)  # fmt: skip
+    n_params = 16 * (1 + 16 + 1) + 16 * (16 + 16 + 1) + (16 + 1)
+    assert gle["memory"]["weights"]["elements"] == n_params + 6  # and 6 exponents
 
 
 def test_profile_budget_sweep_and_errors(tmp_path):
