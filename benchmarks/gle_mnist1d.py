@@ -13,12 +13,21 @@ docs/mnist1d.md and docs/mnist1d.png.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from timelocal import Network, NetworkSpec
-from timelocal.streams.registry import open_stream
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+
+from timelocal import Network, NetworkSpec  # noqa: E402
+from timelocal.streams.registry import open_stream  # noqa: E402
+
+try:
+    from benchmarks.common import provenance
+except ImportError:
+    from common import provenance
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -59,10 +68,10 @@ def run(config: dict, epochs: int, stream_url: str, log) -> dict:
 
 CONFIGS = [
     {"name": "GLE float64, 3 x 100", "hidden": 100, "precision": "float64",
-     "params": {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.05,
+     "params": {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.02,
                 "tau_learning_rate": 0.0}},
     {"name": "GLE fixed16, 3 x 100", "hidden": 100, "precision": "fixed16",
-     "params": {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.05,
+     "params": {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.02,
                 "tau_learning_rate": 0.0}},
 ]  # fmt: skip
 
@@ -86,9 +95,7 @@ def write_report(results: list, args) -> None:
     lines = [
         "# MNIST-1D, GLE online",
         "",
-        f"`python benchmarks/gle_mnist1d.py --epochs {args.epochs} --hold {args.hold}"
-        + (" --quick" if args.quick else "")
-        + "`",
+        provenance(),
         "",
         "Standard MNIST-1D (5000 samples, seed 42: 4000 train, 1000 test; "
         + ("the first 1000 training samples only (--quick)" if args.quick else "all of them")
@@ -108,8 +115,13 @@ def write_report(results: list, args) -> None:
         lines.append(f"| {c['name']} ({', '.join(f'{k}={v}' for k, v in c['params'].items())}) "
                      f"| {r['params']:,} | {max(r['curve']):.1%} | {r['curve'][-1]:.1%} | "
                      f"{len(r['curve'])} | {r['seconds']:.0f} s |")  # fmt: skip
+    best = max(max(r["curve"]) for r in results)
     lines += ["", "Seed 003 (Table 1): GLE 93.9 % with 42k parameters, 91.3 % with 15k; "
-              "an MLP that sees the whole sample at once 64.4 %.", ""]  # fmt: skip
+              "an MLP that sees the whole sample at once 64.4 %. The issue's target is "
+              f"90 %: timelocal's best here, {best:.1%}, falls short by "
+              f"{0.9 - best:.1%} (seed 003 trains in batches of 100 with Adam over 150 "
+              "epochs; this is one sample at a time with plain SGD).", "",
+              "![learning curves](mnist1d.png)", ""]  # fmt: skip
     DOCS.mkdir(exist_ok=True)
     (DOCS / "mnist1d.md").write_text("\n".join(lines))
     try:
