@@ -144,9 +144,10 @@ HYPER_PARAMETERS = (
                    "(at least 2 dt)", rules=("gle",), minimum=0.0),
     HyperParameter("tau_max", float, 100.0, "GLE: upper clip of the learned time constants",
                    rules=("gle",), minimum=0.0),
-    HyperParameter("tau_learning_rate", float, 0.005,
+    HyperParameter("tau_learning_rate", float, None,
                    "GLE: eta_tau of d tau_m = -eta_tau e du, d tau_r = eta_tau s du "
-                   "(0: fixed time constants)", rules=("gle",), minimum=0.0),
+                   "(0: fixed time constants; default 0.005, 0 with recurrent=1)",
+                   rules=("gle",), minimum=0.0),
     HyperParameter("beta", float, 1.0, "GLE: output nudging strength, e_L = beta (y* - y)",
                    rules=("gle",), minimum=0.0),
     HyperParameter("gamma", float, 0.0,
@@ -295,6 +296,9 @@ class NetworkSpec:
         value = HYPER_BY_NAME[name].default_for(self.rule, self.numeric.fixed)
         if name == "anp_scale" and value is None:
             value = math.sqrt(self.n_inputs + self.n_hidden + self.n_outputs)
+        if name == "tau_learning_rate" and value is None:
+            # A recurrent layer needs fixed time constants (_check_gle).
+            value = 0.0 if self.hyper("recurrent") == 1 else 0.005
         return value
 
     @property

@@ -95,6 +95,9 @@ def test_recurrence_with_a_loop_gain_above_one_is_refused():
         with pytest.raises(SpecError, match="gain of tau_m / tau_r"):
             gle_network(recurrent=1, **params)
     assert gle_network(recurrent=1, **fixed).spec.n_params == 5 * 9 + 5 * 11 + 2 * 6
+    # Fixed time constants are the recurrent default; learned ones the layered.
+    assert gle_network(recurrent=1).spec.hyper("tau_learning_rate") == 0.0
+    assert gle_network().spec.hyper("tau_learning_rate") == 0.005
 
 
 def test_predict_changes_nothing_learned():
