@@ -140,6 +140,11 @@ class HostTarget:
             "window_outputs": np.zeros((0, spec.n_outputs), real),
         }
 
+    def _result_arrays(self, steps: int, record_rates: bool) -> tuple:
+        """Per-step outputs, losses and (if recorded) rates for a chunk."""
+        rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
+        return np.empty((steps, self.spec.n_outputs)), np.empty(steps), rates
+
     def state_array(self, name: str) -> np.ndarray:
         """A state array, or the empty stand-in for one this rule does not have."""
         return self.state[name] if name in self.state else self._absent[name]
@@ -155,10 +160,7 @@ class HostTarget:
         record_rates: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Validated, C-contiguous float64 arrays in; (outputs, loss, rates) out."""
-        steps = inputs.shape[0]
-        outputs = np.empty((steps, self.spec.n_outputs))
-        loss = np.empty(steps)
-        rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
+        outputs, loss, rates = self._result_arrays(inputs.shape[0], record_rates)
         s = self.state
         run_chunk(
             self.numeric, self.hyper, learn, s["params"], s["weight_fracs"], self.scratch["grads"], s["moment1"], s["moment2"],
@@ -193,10 +195,7 @@ class GLEHostTarget(HostTarget):
     def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
                   record_rates: bool = False):  # fmt: skip
         """Same contract as HostTarget.run_chunk (rates: the last hidden layer's)."""
-        steps = inputs.shape[0]
-        outputs = np.empty((steps, self.spec.n_outputs))
-        loss = np.empty(steps)
-        rates = np.empty((steps if record_rates else 0, self.spec.n_hidden))
+        outputs, loss, rates = self._result_arrays(inputs.shape[0], record_rates)
         s = self.state
         run_gle_chunk(
             self.numeric, self.hyper, learn, self.sizes, self.fan_ins, s["params"], s["weight_fracs"],
