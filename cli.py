@@ -186,6 +186,20 @@ def _given(ctx: click.Context, name: str) -> bool:
     help="Set a hyper-parameter, e.g. -p learning_rate=1e-3 (repeatable; `timelocal rules` lists them).",
 )  # noqa: E501
 @click.option(
+    "--window",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="TPTT, LRA: the sliding window of steps targets propagate through (1: strictly local; default 8); BPTT: its truncation window. Same as -p window=K.",
+)  # noqa: E501
+@click.option(
+    "--regularize",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="LAMBDA",
+    help="LRA: regularise in the direction of the update with coefficient LAMBDA (0: plain LRA-diff). Same as -p regularize=LAMBDA.",
+)  # noqa: E501
+@click.option(
     "--inputs",
     "n_inputs",
     type=click.IntRange(min=1),
@@ -203,7 +217,7 @@ def _given(ctx: click.Context, name: str) -> bool:
     "--loss",
     type=click.Choice(list(LOSSES)),
     default=None,
-    help="File/stdin streams: mse (regression) or xent (softmax classification). Default: mse.",
+    help="File/stdin streams: mse (regression) or xent (softmax classification). Default: mse. A synthetic classification task also takes mse (squared error on its one-hot targets, as fixed point needs; accuracy is still the argmax).",
 )  # noqa: E501
 @click.option(
     "--on-bad-input",
@@ -273,7 +287,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.pass_context
 def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, seed, params,
-        n_inputs, n_outputs, loss, on_bad_input, checkpoint, checkpoint_every, resume, metrics,
+        window, regularize, n_inputs, n_outputs, loss, on_bad_input, checkpoint, checkpoint_every, resume, metrics,
         metrics_every, chunk_size, max_latency_ms, reconnect, predictions, no_test, as_json,
         quiet, debug):  # fmt: skip
     """Stream samples into a learning network and report the losses.
@@ -282,6 +296,8 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
     Examples:
       timelocal run --rule anp --decorrelate --stream synth:mackey-glass
       timelocal run --rule np --stream "synth:copy-memory?length=10&delay=5"
+      timelocal run --rule tptt --window 16 --hidden 128 --stream "synth:copy-memory?delay=10"
+      timelocal run --rule lra --regularize 0.5 --stream "synth:temporal-order?T=20"
       timelocal run --rule anp --stream file:sensor.csv --inputs 3 --checkpoint net.npz
       timelocal run --resume net.npz --stream file:sensor.csv --inputs 3 --steps 20000
       timelocal run --rule anp --stream "serial:///dev/ttyUSB0?baud=115200" \
@@ -294,6 +310,8 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
     (exit 130 for SIGINT, 143 for SIGTERM). On --resume a file is read from
     where the checkpoint stopped; a live stream continues with what arrives.
     """
+    params = params + tuple(f"{name}={value}" for name, value in
+                            (("window", window), ("regularize", regularize)) if value is not None)  # fmt: skip
     try:
         network, stream, meta = _prepare(
             ctx, rule, decorrelate, stream_url, target, precision, hidden, seed, params,
@@ -376,7 +394,8 @@ def _prepare(ctx, rule, decorrelate, stream_url, target, precision, hidden, seed
                     f"({value}); leave it out when resuming"
                 )
         if params:
-            raise click.UsageError("--param cannot change a network when resuming")
+            raise click.UsageError("--param, --window and --regularize cannot change a network "
+                                   "when resuming")  # fmt: skip
         if meta.get("stream") and meta["stream"] != stream_url:
             click.echo(
                 f"note: the checkpoint was made on stream {meta['stream']}; continuing on "
@@ -474,7 +493,8 @@ def _json_value(value):
 @click.option("--loss", type=click.Choice(list(LOSSES)), default="mse", help="Loss.")
 @click.option(
     "--window", type=click.IntRange(min=1), default=None,
-    help="BPTT's window T (its stored steps: memory grows with it).",
+    help="BPTT's window T, or TPTT's and LRA's window K (their stored steps: memory grows "
+    "with it).",
 )  # fmt: skip
 @click.option(
     "-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
@@ -513,8 +533,8 @@ def profile(rule, decorrelate, hidden, n_inputs, n_outputs, precision, loss, win
 
     extra = _parse_params(params)
     if window is not None:
-        if rule != "bptt":
-            raise click.UsageError("--window applies to bptt (the window it stores)")
+        if rule not in ("bptt", "tptt", "lra"):
+            raise click.UsageError("--window applies to bptt, tptt and lra (the window they store)")
         extra["window"] = window
     try:
         check_budget = prof.parse_budget(budget) if budget else None

@@ -7,6 +7,8 @@ RULE_ANP = 1
 RULE_WP = 2
 RULE_BPTT = 3
 RULE_GLE = 4  # Generalized Latent Equilibrium (ALGORITHMS.md §2)
+RULE_TPTT = 5  # target propagation through time, merged targets (ALGORITHMS.md §3)
+RULE_LRA = 6  # LRA-diff over a window (ALGORITHMS.md §3)
 
 # Losses.
 LOSS_MSE = 0  # l_t = ||y_t - y*_t||^2, y = beta (regression)

@@ -334,6 +334,54 @@ def _root(num, x):
     return impl
 
 
+def square_root(num, x, frac):
+    """sqrt(x) of a non-negative value with ``frac`` fraction bits, in the
+    same format (fixed point: the exact integer floor square root, no
+    floating point), counted with the divisions."""
+
+
+@overload(square_root, inline="always")
+def _square_root(num, x, frac):
+    if fixed_type(num):
+
+        def fixed(num, x, frac):
+            tally(num, O_DIV, 1)
+            # sqrt(x 2^frac) = sqrt(x 2^(frac mod 2)) 2^(frac div 2): no overflow
+            # below 2^62 whatever frac is.
+            return isqrt64(np.int64(x) << (frac % 2)) << (frac >> 1)
+
+        return fixed
+
+    def impl(num, x, frac):
+        tally(num, O_DIV, 1)
+        return np.sqrt(x)
+
+    return impl
+
+
+@njit(cache=True)
+def isqrt64(x):
+    """floor(sqrt(x)) of a non-negative int64, by Newton's iteration on integers."""
+    if x <= 0:
+        return np.int64(0)
+    guess = np.int64(1) << ((64 - _leading_zeros(x)) // 2 + 1)
+    while True:
+        better = (guess + x // guess) >> 1
+        if better >= guess:
+            return guess
+        guess = better
+
+
+@njit(cache=True)
+def _leading_zeros(x):
+    count = 0
+    probe = np.int64(1) << 62
+    while probe > 0 and x < probe:
+        probe >>= 1
+        count += 1
+    return count + 1
+
+
 def rescale(num, value, shift):
     """A value moved to ``shift`` fewer fraction bits (float: unchanged)."""
 

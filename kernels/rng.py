@@ -13,6 +13,8 @@ from numba import njit
 HIDDEN_NOISE = 1  # NP/ANP: xi_t on the hidden pre-activations
 OUTPUT_NOISE = 2  # NP/ANP: nu_t on the output pre-activations
 WEIGHT_NOISE = 3  # WP: one draw per weight (flat parameter index)
+# 4: stochastic rounding of weight changes (numeric.ROUNDING)
+INVERSE_NOISE = 5  # TPTT: the denoising noise of the step inverse's training
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -102,6 +102,16 @@ class Network:
         return weights(self.spec, self.state["params"])
 
     @property
+    def real_weights(self) -> dict[str, np.ndarray]:
+        """The learned weights as real numbers (copies): in fixed point each
+        matrix's integers times 2^-(its fraction bits); in float, ``weights``."""
+        self.sync()
+        fracs = self.state["weight_fracs"]
+        views = weights(self.spec, self.state["params"])
+        return {name: view.astype(np.float64) * 2.0 ** -int(fracs[k])
+                for k, (name, view) in enumerate(views.items())}  # fmt: skip
+
+    @property
     def steps_trained(self) -> int:
         return int(self.state["counters"][codes.C_STEP])
 

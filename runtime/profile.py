@@ -353,6 +353,126 @@ class _Model:
             for k in range(n_layers):
                 self.layer_learn("weight update", fan_ins[k], sizes[k + 1])
 
+    # Target propagation (kernels/target_prop.py): one step with the window
+    # full, after TPTT's warm-up, no sequence start inside the window.
+    def recurrent_unit(self, phase, n, cols):
+        self.add(phase, n, read=1)
+        self.rescale(phase, n)
+        self.synapse(phase, n * cols)
+        self.store(phase, n)
+        if not self.spec.hyper("linear"):
+            self.add(phase, n, lookup=1, add=1)
+            self.mul(phase, n)
+
+    def learning_signal(self, phase, size):
+        self.scaled(phase, size)
+        self.store(phase, size)
+
+    def tptt_window(self, phase, update, n_in, n, window):
+        for _ in range(window - 1):  # tptt_targets: two steps of G back per entry
+            self.recurrent_unit(phase, n, n_in + n)
+            self.recurrent_unit(phase, n, n_in + n)
+        self.add(phase, n * window + 2 * n * (window - 1), add=1)
+        self.store(phase, n * window)
+        for _ in range(window):  # tptt_learn
+            self.recurrent_unit(update, n, n_in + n)
+            self.add(update, n, add=1)
+            self.mul(update, n)
+            self.store(update, n)
+            self.learning_signal(update, n)
+            self.matrix_update(update, n, n, sgd=True)
+            self.bias_update(update, n, sgd=True)
+            self.matrix_update(update, n, n_in, sgd=True)
+        # inverse_learn: noise, F and G, the reconstruction error, V_h and c_h
+        self.gaussian(update, n)
+        self.add(update, n, add=1)
+        self.store(update, n)
+        self.recurrent_unit(update, n, n_in + n)
+        self.recurrent_unit(update, n, n_in + n)
+        self.add(update, n, add=1)
+        self.mul(update, n)
+        self.store(update, n)
+        self.learning_signal(update, n)
+        self.matrix_update(update, n, n, sgd=True)
+        self.bias_update(update, n, sgd=True)
+
+    def lra_window(self, phase, update, n_in, n, window):
+        """The worst case of Normalize: every back-projection is rescaled."""
+        spec = self.spec
+        regularized = spec.hyper("regularize") != 0
+        for _ in range(window - 1):  # lra_errors, a step back
+            self.synapse(phase, n * n)
+            self.mul(phase, 2 * n)
+            self.add(phase, n, add=1)
+            self.store(phase, n)
+            self.vector_norm(phase, n)
+            if regularized:
+                self.vector_norm(phase, n)
+                self.add(phase, select=4, div=2, add=2)
+                self.add(phase, n, div=2)
+                self.mul(phase, 2 * n)
+            if spec.hyper("norm_clip") > 0:
+                self.add(phase, select=1)
+                self.mul(phase, n)
+                self.add(phase, n, div=1)
+            self.scaled(phase, n)
+            self.add(phase, n, add=1)
+        self.store(phase, n * window)
+        self.add(phase, n * window, add=1)  # local_error
+        if spec.hyper("local_loss") == "mse":
+            self.rescale(phase, n * window)
+        else:
+            self.mul(phase, n * window)
+            self.add(phase, n * window, add=2, div=1)
+        self.store(phase, n * window)
+        for _ in range(window):  # lra_learn
+            self.learning_signal(update, n)
+            self.matrix_update(update, n, n, sgd=True)
+            self.bias_update(update, n, sgd=True)
+            if regularized:
+                self.mul(update, n)
+                self.store(update, n)
+            self.matrix_update(update, n, n_in, sgd=True)
+        if regularized:
+            for _ in range(window - 1):
+                self.learning_signal(update, n)
+                self.matrix_update(update, n, n, sgd=True)
+            self.learning_signal(update, n)  # the oldest entry has no pair: zero signals
+            self.matrix_update(update, n, n, sgd=True)
+
+    def vector_norm(self, phase, n):
+        self.mul(phase, n)
+        self.add(phase, n, add=1)
+        self.add(phase, div=1)
+
+    def target_step(self, learn: bool, has_target: bool):
+        spec = self.spec
+        n_in, n, n_out = spec.n_inputs, spec.n_hidden, spec.n_outputs
+        self.recurrent_unit("clean forward", n, n_in + n)
+        self.output_forward("clean forward", n, n_out)
+        if has_target:
+            self.loss_value("loss", n_out)
+        if not learn:
+            return
+        if has_target:  # output_error
+            self.add("errors", n_out, add=2 if spec.loss == "mse" else 1)
+            self.rescale("errors", n_out)
+            self.store("errors", n_out)
+        self.synapse("errors", n_out * n)  # step_offset
+        if spec.rule == "lra":
+            self.mul("errors", n)
+        self.scaled("errors", n)
+        self.store("errors", n)
+        update = "weight update"
+        self.learning_signal(update, n_out)  # readout_learn
+        self.matrix_update(update, n_out, n, sgd=True)
+        self.bias_update(update, n_out, sgd=True)
+        window = spec.hyper("window")
+        if spec.rule == "tptt":
+            self.tptt_window("errors", update, n_in, n, window)
+        else:
+            self.lra_window("errors", update, n_in, n, window)
+
 
 def model_ops(spec: NetworkSpec, *, learn: bool = True, has_target: bool = True):
     """Operations by phase and kind: of one step (a perturbation rule, GLE),
@@ -360,6 +480,8 @@ def model_ops(spec: NetworkSpec, *, learn: bool = True, has_target: bool = True)
     model = _Model(spec)
     if spec.rule == "gle":
         model.gle_step(learn, has_target)
+    elif spec.rule in ("tptt", "lra"):
+        model.target_step(learn, has_target)
     elif spec.rule == "bptt" and learn:
         model.bptt_window()
     else:
@@ -396,6 +518,8 @@ def counted_ops(spec: NetworkSpec, steps: int, *, learn: bool = True, has_target
     s = state
     # The step kernels called one step at a time (not the host's chunk loop,
     # which would compile every rule for every record: slower to build).
+    if spec.rule in ("tptt", "lra"):
+        return _counted_target_ops(spec, host, num, inputs, targets, steps, learn, has_target)
     if spec.rule == "gle":
         from timelocal.kernels.gle import gle_step
 
@@ -417,6 +541,28 @@ def counted_ops(spec: NetworkSpec, steps: int, *, learn: bool = True, has_target
             perturbation_step(num, hp, learn, views, s["weight_fracs"], s["decorrelation"],
                               s["drates"], host.state_array("noisy_drates"), s["counters"], work,
                               inputs[t], targets[t], has_target, False)  # fmt: skip
+    return {kind: int(count) for kind, count in zip(OPS, num.ops, strict=True)}
+
+
+def _counted_target_ops(spec, host, num, inputs, targets, steps, learn, has_target):
+    """``counted_ops`` of TPTT and LRA in the model's case: the window is first
+    filled (uncounted) and TPTT's warm-up is over."""
+    from timelocal.kernels.target_prop import tp_step
+
+    s, scratch = host.state, host.scratch
+    s["counters"][codes.C_STEP] = spec.hyper("inverse_warmup") if spec.rule == "tptt" else 0
+    window = spec.hyper("window")
+    rng = np.random.default_rng(steps)
+    fill_inputs = rng.uniform(-1, 1, (window, spec.n_inputs))
+    for t in range(window + steps):
+        if t == window:
+            num.ops[:] = 0
+        x = fill_inputs[t] if t < window else inputs[t - window]
+        y = targets[0] if t < window else targets[t - window]
+        tp_step(num, host.hyper, learn or t < window, s["params"], s["weight_fracs"], s["hidden"],
+                s["counters"], s["window_position"], s["window_start"], s["window_inputs"],
+                s["window_hidden"], s["window_offsets"], s["window_reset"], scratch["work"],
+                scratch["window_rows"], scratch["boosts"], x, y, has_target, False)  # fmt: skip
     return {kind: int(count) for kind, count in zip(OPS, num.ops, strict=True)}
 
 

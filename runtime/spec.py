@@ -20,6 +20,10 @@ RULES = {
     "bptt": "truncated backpropagation through time: offline reference, NOT time-local",
     "gle": "Generalized Latent Equilibrium: prospective neurons and error neurons, layered "
     "(seed 003)",
+    "tptt": "target propagation through time with merged step targets and a learned step "
+    "inverse, over a sliding window of K steps (seed 004)",
+    "lra": "LRA-diff over a sliding window of K steps, optionally regularised in the "
+    "direction of the update (seed 002)",
 }
 RULE_CODES = {
     "np": codes.RULE_NP,
@@ -27,12 +31,16 @@ RULE_CODES = {
     "wp": codes.RULE_WP,
     "bptt": codes.RULE_BPTT,
     "gle": codes.RULE_GLE,
+    "tptt": codes.RULE_TPTT,
+    "lra": codes.RULE_LRA,
 }
 LOSSES = {"mse": codes.LOSS_MSE, "xent": codes.LOSS_XENT}
 OPTIMIZERS = {"sgd": codes.OPT_SGD, "adam": codes.OPT_ADAM}
 PRECISIONS = tuple(PRESETS)
 PERTURBATION_RULES = ("np", "anp", "wp")
 RECURRENT_RULES = ("np", "anp", "wp", "bptt")  # one recurrent hidden layer (A, R, B)
+TARGET_RULES = ("tptt", "lra")  # one recurrent layer, a readout, a window of K steps
+LOCAL_LOSSES = ("mse", "log")
 
 
 @dataclass(frozen=True)
@@ -65,20 +73,25 @@ class HyperParameter:
 HYPER_PARAMETERS = (
     HyperParameter(
         "optimizer", str,
-        {"np": "sgd", "anp": "adam", "wp": "sgd", "bptt": "adam", "gle": "sgd"},
+        {"np": "sgd", "anp": "adam", "wp": "sgd", "bptt": "adam", "gle": "sgd", "tptt": "sgd",
+         "lra": "sgd"},
         "per-step optimiser: sgd or adam (adam keeps two moments per weight; float only; "
-        "GLE: sgd)",
+        "GLE, TPTT, LRA: sgd)",
         fixed_default="sgd",
     ),
     HyperParameter(
         "learning_rate", float,
-        {"np": 1e-4, "anp": 3e-5, "wp": 1e-5, "bptt": 3e-3, "gle": 0.05},
-        "step size of every weight update (GLE: per unit time, eta of dW/dt = eta e r^T)",
+        {"np": 1e-4, "anp": 3e-5, "wp": 1e-5, "bptt": 3e-3, "gle": 0.05, "tptt": 0.01,
+         "lra": 0.01},
+        "step size of every weight update (GLE: per unit time, eta of dW/dt = eta e r^T; "
+        "TPTT, LRA: of the recurrent layer's W_h, W_xh, b_h)",
         minimum=0.0, fixed_default={"anp": 3e-3},
     ),
     HyperParameter(
-        "sigma", float, 1e-3, "standard deviation of the injected noise",
-        rules=PERTURBATION_RULES, minimum=0.0,
+        "sigma", float, {"np": 1e-3, "anp": 1e-3, "wp": 1e-3, "tptt": 0.1},
+        "standard deviation of the injected noise (TPTT: of the step inverse's denoising "
+        "noise on h_{t-1})",
+        rules=PERTURBATION_RULES + ("tptt",), minimum=0.0,
     ),
     HyperParameter(
         "decorrelation_rate", float, {"np": 1e-4, "anp": 3e-4, "wp": 1e-4, "bptt": 1e-4},
@@ -102,8 +115,10 @@ HYPER_PARAMETERS = (
         rules=PERTURBATION_RULES, minimum=0,
     ),
     HyperParameter(
-        "window", int, 50, "BPTT truncation window T (steps stored, then one update)",
-        rules=("bptt",), minimum=1,
+        "window", int, {"bptt": 50, "tptt": 8, "lra": 8},
+        "BPTT: truncation window T (steps stored, then one update); TPTT, LRA: the sliding "
+        "window K of steps that targets propagate through (1: strictly local)",
+        rules=("bptt",) + TARGET_RULES, minimum=1,
     ),
     HyperParameter("adam_beta1", float, 0.9, "Adam's first-moment decay", rules=RECURRENT_RULES,
                    minimum=0.0),
@@ -115,8 +130,11 @@ HYPER_PARAMETERS = (
         "input_scale", float, 1.0, "initial A ~ N(0, input_scale^2 / n_in) (GLE: every hidden layer's W, over its fan-in)", minimum=0.0
     ),
     HyperParameter(
-        "recurrent_scale", float, 0.9, "initial R ~ N(0, recurrent_scale^2 / n_hidden)",
-        rules=RECURRENT_RULES, minimum=0.0,
+        "recurrent_scale", float, {"np": 0.9, "anp": 0.9, "wp": 0.9, "bptt": 0.9, "tptt": 1.0,
+                                   "lra": 1.0},
+        "initial R ~ N(0, recurrent_scale^2 / n_hidden) (TPTT, LRA: W_h and V_h are "
+        "recurrent_scale times a random orthogonal matrix)",
+        rules=RECURRENT_RULES + TARGET_RULES, minimum=0.0,
     ),
     HyperParameter(
         "output_scale", float, 1.0, "initial B ~ N(0, output_scale^2 / n_hidden) (GLE: the output layer's W)", minimum=0.0
@@ -153,6 +171,32 @@ HYPER_PARAMETERS = (
     HyperParameter("gamma", float, 0.0,
                    "GLE: weight of the error in the membrane (0: errors only for learning)",
                    rules=("gle",), minimum=0.0),
+    # Target propagation (ALGORITHMS.md §3).
+    HyperParameter("target_step", float, {"tptt": 0.5, "lra": 1.0},
+                   "TPTT: alpha of the step target h - alpha dE/dh (Eq. 20); LRA: beta of "
+                   "z_bar = z - beta dL/dz and of each step back", rules=TARGET_RULES,
+                   minimum=0.0),
+    HyperParameter("readout_rate", float, 0.01,
+                   "TPTT, LRA: learning rate of the readout W_hy, b_y (on the step loss)",
+                   rules=TARGET_RULES, minimum=0.0),
+    HyperParameter("inverse_rate", float, 0.01,
+                   "TPTT: learning rate of the step inverse G (V_h, c_h)", rules=("tptt",),
+                   minimum=0.0),
+    HyperParameter("inverse_warmup", int, 1000,
+                   "TPTT: first learning steps that train only the inverse (seed 004: 1000)",
+                   rules=("tptt",), minimum=0),
+    HyperParameter("local_loss", str, "mse",
+                   "LRA: local loss between z and its target: mse or log (log-penalty)",
+                   rules=("lra",)),
+    HyperParameter("norm_clip", float, 1.0,
+                   "LRA: Normalize, d <- c d / ||d|| where ||d|| > c (0: never)",
+                   rules=("lra",), minimum=0.0),
+    HyperParameter("regularize", float, 0.0,
+                   "LRA: lambda of the regulariser (||d|| / ||e|| - 1)^2 in the direction of "
+                   "the update (0: plain LRA-diff with Normalize)", rules=("lra",), minimum=0.0),
+    HyperParameter("linear", int, 0,
+                   "TPTT, LRA: 1 makes phi the identity (F and G linear: the theory's case)",
+                   rules=TARGET_RULES, minimum=0),
 )  # fmt: skip
 HYPER_BY_NAME = {h.name: h for h in HYPER_PARAMETERS}
 
@@ -161,7 +205,8 @@ KernelHyper = namedtuple(
     "KernelHyper",
     "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
     "adam_beta1 adam_beta2 adam_eps resync_every dt beta gamma tau_learning_rate tau_min "
-    "tau_max",
+    "tau_max target_step readout_rate inverse_rate inverse_warmup local_loss norm_clip "
+    "regularize linear",
 )
 
 
@@ -213,6 +258,8 @@ class NetworkSpec:
             raise SpecError("sigma must be > 0 for a perturbation rule")
         if self.rule == "gle":
             self._check_gle()
+        if self.rule in TARGET_RULES:
+            self._check_target()
         if self.numeric.fixed:
             self._check_fixed()
 
@@ -254,6 +301,18 @@ class NetworkSpec:
                 "constants (-p lag_fraction=0 -p tau_learning_rate=0): its errors loop "
                 "through W_rec^T with a gain of tau_m / tau_r, and diverge when it exceeds 1"
             )
+
+    def _check_target(self) -> None:
+        name = self.rule.upper()
+        if self.decorrelate:
+            raise SpecError(f"{name} has no decorrelation; drop --decorrelate")
+        if self.hyper("optimizer") != "sgd":
+            raise SpecError(f"{name} learns with plain per-step updates (optimizer=sgd)")
+        if self.hyper("local_loss") not in LOCAL_LOSSES:
+            raise SpecError(f"unknown local_loss {self.hyper('local_loss')!r}; choose one of "
+                            f"{', '.join(LOCAL_LOSSES)}")  # fmt: skip
+        if self.hyper("linear") > 1:
+            raise SpecError(f"{name}: linear is 0 (tanh) or 1 (identity)")
 
     def _check_fixed(self) -> None:
         name = self.precision
@@ -330,7 +389,8 @@ class NetworkSpec:
             sizes, fan_ins = self.layer_sizes, self.fan_ins
             return sum(sizes[k + 1] * (fan_ins[k] + 1) for k in range(len(sizes) - 1))
         n, i, o = self.n_hidden, self.n_inputs, self.n_outputs
-        return n * i + n * n + o * n + n + o
+        inverse = n * n + n if self.rule == "tptt" else 0  # V_h, c_h
+        return n * i + n * n + o * n + n + o + inverse
 
     @property
     def time_local(self) -> bool:
@@ -344,7 +404,7 @@ class NetworkSpec:
         return ("D" if self.decorrelate else "") + self.rule.upper()
 
     def kernel_hyper(self) -> KernelHyper:
-        sigma = float(self.hyper("sigma")) if self.rule in PERTURBATION_RULES else 1.0
+        sigma = float(self.hyper("sigma")) if self.rule in HYPER_BY_NAME["sigma"].rules else 1.0
         return KernelHyper(
             rule=RULE_CODES[self.rule],
             loss=LOSSES[self.loss],
@@ -360,7 +420,17 @@ class NetworkSpec:
             adam_eps=self._float_or_zero("adam_eps"),
             resync_every=int(self.hyper("resync_every")) if self.rule in PERTURBATION_RULES else 0,
             **self._gle_kernel_hyper(),
+            **self._target_kernel_hyper(),
         )
+
+    def _target_kernel_hyper(self) -> dict:
+        names = ("target_step", "readout_rate", "inverse_rate", "norm_clip", "regularize")
+        values = {name: self._float_or_zero(name) for name in names}
+        values["inverse_warmup"] = int(self._float_or_zero("inverse_warmup"))
+        values["linear"] = int(self._float_or_zero("linear"))
+        local = self.hyper("local_loss") if self.rule == "lra" else "mse"
+        values["local_loss"] = LOCAL_LOSSES.index(local)
+        return values
 
     def _gle_kernel_hyper(self) -> dict:
         names = ("dt", "beta", "gamma", "tau_learning_rate", "tau_min", "tau_max")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from timelocal.kernels import codes
 from timelocal.runtime.errors import SpecError
-from timelocal.runtime.spec import PERTURBATION_RULES, NetworkSpec
+from timelocal.runtime.spec import PERTURBATION_RULES, TARGET_RULES, NetworkSpec
 
 # Kinds of persistent state (the profile groups bytes by these).
 KINDS = (
@@ -44,6 +44,8 @@ def state_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     """The persistent arrays of ``spec``'s network (everything checkpointed)."""
     if spec.rule == "gle":
         return _gle_layout(spec)
+    if spec.rule in TARGET_RULES:
+        return _target_layout(spec)
     n, n_in, n_out, p = spec.n_hidden, spec.n_inputs, spec.n_outputs, spec.n_params
     numeric = spec.numeric
     real = numeric.state_dtype
@@ -102,8 +104,44 @@ def _gle_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     )  # fmt: skip
 
 
+def _target_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
+    from timelocal.kernels.target_prop import N_TP_FRACS
+
+    numeric = spec.numeric
+    n, n_in, k = spec.n_hidden, spec.n_inputs, spec.hyper("window")
+    real = numeric.state_dtype
+    inverse = "; V_h, c_h: the step inverse G" if spec.rule == "tptt" else ""
+    return (
+        ArraySpec("params", (spec.n_params,), numeric.weight_dtype, "weights",
+                  f"W_xh, W_h, b_h, W_hy, b_y{inverse} (see weights())"),
+        ArraySpec("weight_fracs", (N_TP_FRACS,), "int64", "weights",
+                  "fraction bits of each matrix (fixed point; zeros in float)"),
+        ArraySpec("hidden", (n,), real, "neuron_state", "hidden state h_t"),
+        ArraySpec("counters", (codes.N_COUNTERS,), "int64", "counters", "step bookkeeping"),
+        ArraySpec("window_position", (2,), "int64", "window",
+                  "ring buffer: the newest entry's slot, entries held"),
+        ArraySpec("window_start", (n,), real, "window", "h before the oldest entry"),
+        ArraySpec("window_inputs", (k, n_in), real, "window", "inputs x_tau of the window"),
+        ArraySpec("window_hidden", (k, n), real, "window", "hidden states h_tau"),
+        ArraySpec("window_offsets", (k, n), real, "window",
+                  "step offsets o_tau (the target shifts of each step's own loss)"),
+        ArraySpec("window_reset", (k,), "bool", "window", "entries that started a sequence"),
+    )  # fmt: skip
+
+
 def scratch_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     """Transient arrays reused every step (allocated once, never checkpointed)."""
+    if spec.rule in TARGET_RULES:
+        from timelocal.kernels.target_prop import N_TP_ROWS, N_WINDOW_ROWS
+
+        width = max(spec.n_hidden, spec.n_inputs, spec.n_outputs)
+        k, n, work = spec.hyper("window"), spec.n_hidden, spec.numeric.work_dtype
+        return (
+            ArraySpec("work", (N_TP_ROWS, width), work, "scratch", "per-step rows"),
+            ArraySpec("window_rows", (N_WINDOW_ROWS, k, n), work, "scratch",
+                      "per entry: merged targets (TPTT) or local errors (LRA), regulariser"),
+            ArraySpec("boosts", (k,), work, "scratch", "LRA: input-mapping boost per entry"),
+        )  # fmt: skip
     if spec.rule == "gle":
         from timelocal.kernels.gle import N_GLE_ROWS
 
@@ -125,6 +163,8 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
     state = {a.name: np.zeros(a.shape, dtype=a.dtype) for a in state_layout(spec)}
     if spec.rule == "gle":
         return _gle_initial(spec, state)
+    if spec.rule in TARGET_RULES:
+        return _target_initial(spec, state)
     rng = np.random.default_rng(spec.seed)
     n, n_in = spec.n_hidden, spec.n_inputs
     drawn = np.zeros(spec.n_params)
@@ -219,6 +259,51 @@ def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, n
     return state
 
 
+def _target_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """TPTT, LRA: W_xh ~ N(0, input_scale^2 / n_in), W_h (and TPTT's V_h)
+    recurrent_scale times a random orthogonal matrix (seed 002's
+    initialisation), W_hy ~ N(0, output_scale^2 / n), zero biases."""
+    rng = np.random.default_rng(spec.seed)
+    n, n_in = spec.n_hidden, spec.n_inputs
+    drawn = np.zeros(spec.n_params)
+    views = weights(spec, drawn)
+    views["W_xh"][:] = rng.standard_normal((n, n_in)) * spec.hyper("input_scale") / np.sqrt(n_in)
+    views["W_h"][:] = _orthogonal(rng, n) * spec.hyper("recurrent_scale")
+    views["W_hy"][:] = (
+        rng.standard_normal(views["W_hy"].shape) * spec.hyper("output_scale") / np.sqrt(n)
+    )
+    if spec.rule == "tptt":
+        views["V_h"][:] = _orthogonal(rng, n) * spec.hyper("recurrent_scale")
+    numeric = spec.numeric
+    if not numeric.fixed:
+        state["params"][:] = drawn
+        return state
+    names = list(views)
+    fracs = numeric.layer_fracs([views[name] for name in names], len(state["weight_fracs"]))
+    state["weight_fracs"][:] = fracs
+    if numeric.shared_exponent:
+        fan_ins = {"W_xh": n_in + n, "W_h": n_in + n, "W_hy": n, "V_h": n_in + n}
+        for k, name in enumerate(names):
+            limit = numeric.max_fan_in(int(fracs[k]))
+            if name in fan_ins and fan_ins[name] > limit:
+                raise SpecError(
+                    f"{spec.precision}: {fan_ins[name]} products per sum exceed what the "
+                    f"{numeric.acc_bits}-bit accumulator holds at {name}'s exponent ({limit}); "
+                    "use fewer units or a wider acc="
+                )
+    fixed = weights(spec, state["params"])
+    lo, hi = numeric.weights.lo, numeric.weights.hi
+    for k, name in enumerate(names):
+        fixed[name][:] = np.clip(np.round(views[name] * 2.0 ** fracs[k]), lo, hi)
+    return state
+
+
+def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random orthogonal n x n matrix (QR of a Gaussian, signs fixed)."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
 def weights(spec: NetworkSpec, params: np.ndarray) -> dict[str, np.ndarray]:
     """Named views of ``params``: A (n x in), R (n x n), B (out x n), b (n),
     c (out); GLE: W1, b1, W2, b2, ... (W_l: n_l x n_{l-1}, or n_l x
@@ -231,6 +316,12 @@ def weights(spec: NetworkSpec, params: np.ndarray) -> dict[str, np.ndarray]:
             shapes[f"b{k}"] = (sizes[k],)
         return _views(params, shapes)
     n, n_in, n_out = spec.n_hidden, spec.n_inputs, spec.n_outputs
+    if spec.rule in TARGET_RULES:
+        shapes = {"W_xh": (n, n_in), "W_h": (n, n), "b_h": (n,), "W_hy": (n_out, n),
+                  "b_y": (n_out,)}  # fmt: skip
+        if spec.rule == "tptt":
+            shapes.update(V_h=(n, n), c_h=(n,))
+        return _views(params, shapes)
     shapes = {"A": (n, n_in), "R": (n, n), "B": (n_out, n), "b": (n,), "c": (n_out,)}
     return _views(params, shapes)
 

@@ -11,7 +11,8 @@ from timelocal.kernels.codes import RULE_BPTT, W_OUT
 from timelocal.kernels.gle import G_OUT, gle_step, layer_reset
 from timelocal.kernels.numeric import state_frac, to_real
 from timelocal.kernels.perturbation import layer_views, perturbation_step
-from timelocal.runtime.spec import NetworkSpec
+from timelocal.kernels.target_prop import T_OUT, tp_step
+from timelocal.runtime.spec import TARGET_RULES, NetworkSpec
 from timelocal.runtime.state import scratch_layout
 
 WINDOW_ARRAYS = (
@@ -116,6 +117,29 @@ def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, t
                 out_rates[t, i] = to_real(num, rates[last_hidden + i], a_frac)
 
 
+@njit(cache=True)
+def run_target_chunk(num, hp, learn, params, weight_fracs, hidden, counters, position,
+                     window_start, window_inputs, window_hidden, window_offsets, window_reset,
+                     work, window_rows, boosts, inputs, targets, has_target, reset, out_outputs,
+                     out_loss, out_rates):  # fmt: skip
+    """TPTT's and LRA's ``run_chunk``: ``tp_step`` once per sample;
+    ``out_rates`` (if it has rows) receives the hidden states h_t."""
+    n_out = targets.shape[1]
+    record = out_rates.shape[0] > 0
+    a_frac = state_frac(num)
+    for t in range(inputs.shape[0]):
+        out_loss[t] = tp_step(
+            num, hp, learn, params, weight_fracs, hidden, counters, position, window_start,
+            window_inputs, window_hidden, window_offsets, window_reset, work, window_rows, boosts,
+            inputs[t], targets[t], has_target[t], reset[t],
+        )  # fmt: skip
+        for k in range(n_out):
+            out_outputs[t, k] = to_real(num, work[T_OUT, k], a_frac)
+        if record:
+            for i in range(hidden.shape[0]):
+                out_rates[t, i] = to_real(num, hidden[i], a_frac)
+
+
 class HostTarget:
     """Runs chunks of samples through ``run_chunk`` on the state arrays."""
 
@@ -175,6 +199,8 @@ def host_target(spec: NetworkSpec, state: dict[str, np.ndarray]):
     """The host target for ``spec``'s rule."""
     if spec.rule == "gle":
         return GLEHostTarget(spec, state)
+    if spec.rule in TARGET_RULES:
+        return TargetPropHostTarget(spec, state)
     return HostTarget(spec, state)
 
 
@@ -201,6 +227,30 @@ class GLEHostTarget(HostTarget):
             self.numeric, self.hyper, learn, self.sizes, self.fan_ins, s["params"], s["weight_fracs"],
             s["tau_m"], s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
             s["slopes"], s["counters"], self.scratch["work"], inputs, targets, has_target, reset,
+            outputs, loss, rates,
+        )  # fmt: skip
+        return outputs, loss, (rates if record_rates else None)
+
+
+class TargetPropHostTarget(HostTarget):
+    """Runs chunks of samples through ``run_target_chunk`` (TPTT, LRA)."""
+
+    def reset_rates(self) -> None:
+        """Zero the hidden state: the start of a new sequence. The window
+        empties too (its entries no longer lead up to the hidden state)."""
+        self.state["hidden"][:] = 0
+        self.state["window_position"][1] = 0
+
+    def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
+                  record_rates: bool = False):  # fmt: skip
+        """Same contract as HostTarget.run_chunk (rates: the hidden states h_t)."""
+        outputs, loss, rates = self._result_arrays(inputs.shape[0], record_rates)
+        s, scratch = self.state, self.scratch
+        run_target_chunk(
+            self.numeric, self.hyper, learn, s["params"], s["weight_fracs"], s["hidden"],
+            s["counters"], s["window_position"], s["window_start"], s["window_inputs"],
+            s["window_hidden"], s["window_offsets"], s["window_reset"], scratch["work"],
+            scratch["window_rows"], scratch["boosts"], inputs, targets, has_target, reset,
             outputs, loss, rates,
         )  # fmt: skip
         return outputs, loss, (rates if record_rates else None)

@@ -363,3 +363,148 @@ def backprop_errors(Ws, bs, x, target, beta):
     for k in range(len(Ws) - 2, -1, -1):
         errors.insert(0, (1 - rates[k + 1] ** 2) * (Ws[k + 1].T @ errors[0]))
     return errors, rates
+
+
+class ReferenceTargetProp:
+    """TPTT and LRA-diff over a window of the last K steps (ALGORITHMS.md §3),
+    step by step with NumPy matrices and a deque as the window."""
+
+    def __init__(self, spec, params_views, *, step=0):
+        from collections import deque
+
+        self.rule = spec.rule
+        self.W = {name: np.array(value, dtype=float) for name, value in params_views.items()}
+        hyper = spec.hyper
+        self.alpha = hyper("target_step")
+        self.eta = hyper("learning_rate")
+        self.eta_y = hyper("readout_rate")
+        self.linear = hyper("linear") == 1
+        self.xent = spec.loss == "xent"
+        self.seed = spec.seed
+        if self.rule == "tptt":
+            self.eta_inv = hyper("inverse_rate")
+            self.sigma = hyper("sigma")
+            self.warmup = hyper("inverse_warmup")
+        else:
+            self.log_loss = hyper("local_loss") == "log"
+            self.clip = hyper("norm_clip")
+            self.lam = hyper("regularize")
+        self.window = deque(maxlen=hyper("window"))
+        self.h = np.zeros(spec.n_hidden)
+        self.start = np.zeros(spec.n_hidden)
+        self.step_count = step
+
+    def phi(self, z):
+        return z if self.linear else np.tanh(z)
+
+    def slope(self, rates):
+        return np.ones_like(rates) if self.linear else 1 - rates**2
+
+    def F(self, x, h):
+        W = self.W
+        return self.phi(W["W_xh"] @ x + W["W_h"] @ h + W["b_h"])
+
+    def G(self, x, h):
+        W = self.W
+        return self.phi(W["V_h"] @ h + W["W_xh"] @ x + W["c_h"])
+
+    def step(self, x, target, reset=False):
+        """One learning step; returns (outputs, loss or None)."""
+        W = self.W
+        if reset:
+            self.h = np.zeros_like(self.h)
+        if not self.window:
+            self.start = self.h.copy()
+        h = self.F(x, self.h)
+        self.h = h
+        logits = W["W_hy"] @ h + W["b_y"]
+        y = softmax(logits) if self.xent else logits
+        if target is None:
+            g, loss = np.zeros_like(y), None
+        elif self.xent:
+            g, loss = y - target, float(-(target * log_softmax(logits)).sum())
+        else:
+            g, loss = 2 * (y - target), float(((y - target) ** 2).sum())
+        offset = -self.alpha * (W["W_hy"].T @ g)
+        if self.rule == "lra":
+            offset = offset * self.slope(h)
+        if len(self.window) == self.window.maxlen:
+            self.start = self.window[0]["h"]
+        self.window.append({"x": np.array(x, float), "h": h, "o": offset, "reset": bool(reset)})
+        warming = self.rule == "tptt" and self.step_count < self.warmup
+        if not warming:
+            W["W_hy"] -= self.eta_y * np.outer(g, h)
+            W["b_y"] -= self.eta_y * g
+        entries = list(self.window)
+        prevs = []
+        for j, entry in enumerate(entries):
+            if entry["reset"]:
+                prevs.append(np.zeros_like(h))
+            else:
+                prevs.append(self.start if j == 0 else entries[j - 1]["h"])
+        if self.rule == "tptt":
+            if not warming:
+                self._tptt(entries, prevs)
+            self._inverse(entries[-1], prevs[-1])
+        else:
+            self._lra(entries, prevs)
+        self.step_count += 1
+        return y, loss
+
+    def tptt_targets(self, entries):
+        goals = [None] * len(entries)
+        for j in range(len(entries) - 1, -1, -1):
+            goal = entries[j]["h"] + entries[j]["o"]
+            if j < len(entries) - 1 and not entries[j + 1]["reset"]:
+                later = entries[j + 1]
+                goal = goal + self.G(later["x"], goals[j + 1]) - self.G(later["x"], later["h"])
+            goals[j] = goal
+        return goals
+
+    def _tptt(self, entries, prevs):
+        W = self.W
+        goals = self.tptt_targets(entries)
+        for entry, prev, goal in zip(entries, prevs, goals, strict=True):
+            f = self.F(entry["x"], prev)
+            delta = (f - goal) * self.slope(f)
+            W["W_h"] -= self.eta * np.outer(delta, prev)
+            W["b_h"] -= self.eta * delta
+            W["W_xh"] -= self.eta * np.outer(delta, entry["x"])
+
+    def _inverse(self, entry, prev):
+        W = self.W
+        noisy = prev + self.sigma * gaussians(self.seed, 5, self.step_count, prev.shape[0])
+        f = self.F(entry["x"], noisy)
+        rebuilt = self.G(entry["x"], f)
+        delta = (rebuilt - noisy) * self.slope(rebuilt)
+        W["V_h"] -= self.eta_inv * np.outer(delta, f)
+        W["c_h"] -= self.eta_inv * delta
+
+    def _lra(self, entries, prevs):
+        W = self.W
+        m = len(entries)
+        errors, boosts, pairs = [None] * m, [1.0] * m, [None] * m
+        for j in range(m - 1, -1, -1):
+            shift = entries[j]["o"]
+            if j < m - 1 and not entries[j + 1]["reset"]:
+                later = errors[j + 1]
+                slope = self.slope(entries[j]["h"])
+                d = (W["W_h"].T @ later) * slope
+                norm_d, norm_e = np.sqrt(np.sum(d * d)), np.sqrt(np.sum(later * later))
+                if self.lam and norm_d > 0 and norm_e > 0:
+                    rho = norm_d / norm_e
+                    pairs[j] = (later / norm_e, (d / norm_d * slope) * (2 * (rho - 1)))
+                    boosts[j] = min(max(norm_e / norm_d, 1.0), 10.0)
+                if self.clip > 0 and norm_d > self.clip:
+                    d = d * self.clip / norm_d
+                shift = shift - self.alpha * d
+            u = -shift
+            errors[j] = 2 * u / (1 + u**2) if self.log_loss else u
+        for j in range(m):
+            e, prev, x = errors[j], prevs[j], entries[j]["x"]
+            W["W_h"] -= self.eta * np.outer(e, prev)
+            W["b_h"] -= self.eta * e
+            W["W_xh"] -= self.eta * boosts[j] * np.outer(e, x)
+            if pairs[j] is not None:
+                unit, presyn = pairs[j]
+                W["W_h"] -= self.eta * self.lam * np.outer(unit, presyn)

@@ -149,7 +149,7 @@ def test_signal_finishes_the_chunk_checkpoints_and_reports(tmp_path, signum, cod
 
 def test_rules_and_streams_list_what_exists():
     rules = json.loads(run("rules", "--json").stdout)
-    assert set(rules["rules"]) == {"np", "anp", "wp", "bptt", "gle"}
+    assert set(rules["rules"]) == {"np", "anp", "wp", "bptt", "gle", "tptt", "lra"}
     assert rules["rules"]["bptt"]["time_local"] is False
     assert rules["rules"]["gle"]["time_local"] is True
     assert "tau_learning_rate" in rules["rules"]["gle"]["hyper_parameters"]
@@ -303,3 +303,31 @@ def test_gle_on_lava_through_the_cli_matches_the_host(tmp_path):
     host, lava = Network.load(tmp_path / "host.npz"), Network.load(tmp_path / "lava.npz")
     for name, array in host.state.items():
         np.testing.assert_array_equal(lava.state[name], array, err_msg=name)
+
+
+def test_lra_learns_temporal_order_through_the_cli():
+    result = run("run", "--rule", "lra", "--regularize", "0.5", "--window", "4", "--stream",
+                 "synth:temporal-order?T=10&train=400&test=200", "--hidden", "32", "--json",
+                 "-q")  # fmt: skip
+    summary = summary_of(result)
+    assert summary["rule"] == "lra" and summary["baseline_accuracy"] == 0.25
+    assert summary["test_accuracy"] >= 0.9, summary
+    bad = run("run", "--rule", "anp", "--window", "4", "--stream", "synth:mackey-glass", "-q")
+    assert bad.returncode == 2
+    assert "hyper-parameter 'window' does not apply to rule 'anp'" in bad.stderr
+
+
+def test_tptt_in_fixed_point_resumes_exactly_through_the_cli(tmp_path):
+    url = "synth:copy-memory?length=3&delay=2&train=120&test=20&marker=one"
+    base = ["run", "--rule", "tptt", "--window", "6", "--precision", "fixed16", "--stream", url,
+            "--loss", "mse", "--hidden", "16", "-p", "inverse_warmup=100", "--json", "-q"]  # fmt: skip
+    full = summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
+    assert full["steps"] == 120 * 8 and full["precision"] == "fixed16"
+    assert 0 <= full["test_accuracy"] <= 1 and "baseline_loss" not in full
+    summary_of(run(*base, "--steps", "500", "--checkpoint", str(tmp_path / "part.npz")))
+    summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url, "--loss",
+                   "mse", "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
+    done, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
+    assert done.state["window_inputs"].shape == (6, 10)
+    for name, array in done.state.items():
+        np.testing.assert_array_equal(part.state[name], array, err_msg=name)

@@ -1,6 +1,8 @@
 """Fixed-point primitives against exact integer arithmetic (hypothesis), the
 stated tanh and noise accuracy, the accumulator bound, and bit-exact runs."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -38,6 +40,11 @@ def _add_change(num, weight, change, shift, key, index, counters):
     return numeric.add_change(num, weight, change, shift, key, index, counters)
 
 
+@njit
+def _square_root(num, x, frac):
+    return numeric.square_root(num, x, frac)
+
+
 def nearest(value: int, shift: int) -> int:
     """Exact round-to-nearest, ties toward +infinity, of value / 2^shift."""
     return (value + (1 << (shift - 1))) >> shift if shift > 0 else value << -shift
@@ -65,6 +72,17 @@ def test_divide_rounds_the_exact_quotient_to_nearest(a, b, shift):
     got = _divide(RECORD, a, b, shift)
     exact = (a << shift) / b
     assert abs(got - exact) <= 0.5 + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**62 - 1), st.integers(0, 30))
+def test_square_root_is_the_exact_integer_floor_root(x, frac):
+    # sqrt of a value with frac fraction bits, in the same format: the floor of
+    # sqrt(x 2^(frac mod 2)) times 2^(frac div 2), formed without overflow.
+    root = _square_root(RECORD, x, frac)
+    assert root == math.isqrt(x << (frac % 2)) << (frac // 2)
+    if frac % 2 == 0:
+        assert root**2 <= x << frac < (root + (1 << (frac // 2))) ** 2
 
 
 @settings(max_examples=200, deadline=None)

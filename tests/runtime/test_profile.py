@@ -36,8 +36,8 @@ def _spec(rule, decorrelate, precision, optimizer="sgd", loss="mse", **params):
                        precision=precision, loss=loss, params={"optimizer": optimizer, **params})  # fmt: skip
 
 
-def _check(spec, steps=3):
-    for learn, has_target in STEP_KINDS:
+def _check(spec, steps=3, kinds=STEP_KINDS):
+    for learn, has_target in kinds:
         counted = counted_ops(spec, steps, learn=learn, has_target=has_target)
         model = op_totals(model_ops(spec, learn=learn, has_target=has_target))
         assert counted == {kind: steps * value for kind, value in model.items()}, (
@@ -72,6 +72,25 @@ def test_model_equals_counted_operations_gle(precision):
                            params={"layers": 2, **params}))  # fmt: skip
     if precision == "float64":
         _check(NetworkSpec("gle", 3, 3, n_hidden=4, loss="xent", params={"layers": 3}))
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_model_equals_counted_operations_target_propagation(precision):
+    # LRA: the model counts the worst case, every back-projection rescaled by
+    # Normalize and regularised: norm_clip=1e-9 makes it happen while errors
+    # flow (steps with targets); norm_clip=0 and no regulariser make the
+    # count independent of the data.
+    cases = [("tptt", {"inverse_warmup": 2}, STEP_KINDS),
+             ("tptt", {"linear": 1}, STEP_KINDS), ("lra", {"norm_clip": 0.0}, STEP_KINDS),
+             ("lra", {"norm_clip": 1e-9, "regularize": 0.5, "local_loss": "log"},
+              [(True, True)])]  # fmt: skip
+    for rule, params, kinds in cases:
+        _check(NetworkSpec(rule, 3, 2, n_hidden=5, precision=precision,
+                           params={"window": 3, **params}), kinds=kinds)  # fmt: skip
+    if precision == "float64":
+        _check(NetworkSpec("tptt", 3, 3, n_hidden=4, loss="xent", params={"window": 2}))
+        _check(NetworkSpec("lra", 3, 3, n_hidden=4, loss="xent",
+                           params={"window": 2, "norm_clip": 0.0}))  # fmt: skip
 
 
 def test_counts_change_when_the_kernels_do_something_else():
