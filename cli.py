@@ -153,7 +153,7 @@ def _given(ctx: click.Context, name: str) -> bool:
     type=click.Choice(list(TARGETS)),
     default="host",
     help="host: a compiled loop per chunk; lava: Lava processes on Lava's CPU simulator "
-    "(np, anp, wp; float64 or fixed point).",
+    "(np, anp, wp, gle, tptt, lra; float64 or fixed point).",
 )  # noqa: E501
 @click.option(
     "--precision",

@@ -92,6 +92,11 @@ N_WINDOW_ROWS = 3
 FRAC_WXH, FRAC_WH, FRAC_BH, FRAC_WHY, FRAC_BY, FRAC_VH, FRAC_CH = range(7)
 N_TP_FRACS = 7
 
+# Rows of stochastic rounding's keys: the readout's start here, far above the
+# recurrent layer's (entry j of the window uses rows from j times the layer's
+# parameter count).
+READOUT_KEYS = 1 << 40
+
 # LRA regularised: the input mapping's update is boosted by 1 / rho, at most this.
 BOOST_MAX = 10.0
 
@@ -181,12 +186,12 @@ def output_error(num, hp, has_target, outputs, targets, counters, grad):
 
 
 @njit(cache=True)
-def step_offset(num, hp, W_hy, w_frac, grad, prime, counters, back, offset):
-    """TPTT: o = -alpha W_hy^T g (Eq. 20-21, in h units); LRA: o = -beta
-    (W_hy^T g) * phi'(z) (in pre-activation units); alpha = beta = target_step."""
+def step_offset(num, hp, back, prime, counters, offset):
+    """From the readout's back-projection ``back`` = W_hy^T g: TPTT o = -alpha
+    back (Eq. 20-21, in h units); LRA o = -beta back * phi'(z) (in
+    pre-activation units); alpha = beta = target_step."""
     a_frac = state_frac(num)
     e_frac = error_frac(num)
-    backproject(num, W_hy, 0, w_frac, grad, back, False)
     mantissa, shift_of_factor = multiplier(num, -hp.target_step)
     for i in range(offset.shape[0]):
         value = back[i]
@@ -504,26 +509,17 @@ def lra_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_inp
 
 
 @njit(cache=True)
-def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, window_start,
-            window_inputs, window_hidden, window_offsets, window_reset, work, rows, boosts,
-            inputs_t, targets_t, has_target, reset):  # fmt: skip
-    """One step of TPTT or LRA (``hp.rule``): forward, and with ``learn`` the
-    window's update (see the module's docstring). Without ``learn`` the
-    window empties (its entries no longer lead up to the hidden state).
-    Returns the step's loss as a real number, NaN without a target."""
-    n_in = inputs_t.shape[0]
-    n_out = targets_t.shape[0]
+def tp_hidden_spike(num, hp, learn, W_xh, W_h, b_h, fracs, hidden, counters, position,
+                    window_start, work, inputs_t, reset):  # fmt: skip
+    """The recurrent layer's forward step: h_t = F(x_t, h_{t-1}) (zeroed
+    first on ``reset``); the sample's inputs stay in work[T_INPUT] and
+    phi'(z_t) in work[T_PRIME] for the learning phase."""
     n = hidden.shape[0]
-    inverse = hp.rule == RULE_TPTT
-    W_xh, W_h, b_h, W_hy, b_y, V_h, c_h = tp_views(params, n_in, n, n_out, inverse)
-    fracs = weight_fracs
     if reset:
         for i in range(n):
             hidden[i] = 0
-    inputs = work[T_INPUT, :n_in]
+    inputs = work[T_INPUT, : inputs_t.shape[0]]
     load_samples(num, inputs_t, True, counters, inputs)
-    targets = work[T_TARGET, :n_out]
-    load_samples(num, targets_t, has_target, counters, targets)
     prev = work[T_PREV, :n]
     for i in range(n):
         prev[i] = hidden[i]
@@ -531,11 +527,24 @@ def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, wi
         for i in range(n):
             window_start[i] = hidden[i]
     forward = work[T_F, :n]
-    prime = work[T_PRIME, :n]
     recurrent_unit(num, hp.linear, W_xh, fracs[FRAC_WXH], inputs, W_h, fracs[FRAC_WH], prev, b_h,
-                   fracs[FRAC_BH], counters, forward, prime)  # fmt: skip
+                   fracs[FRAC_BH], counters, forward, work[T_PRIME, :n])  # fmt: skip
     for i in range(n):
         hidden[i] = forward[i]
+
+
+@njit(cache=True)
+def tp_readout_spike(num, hp, learn, W_hy, b_y, fracs, hidden, counters, work, targets_t,
+                     has_target):  # fmt: skip
+    """The readout: outputs y_t (work[T_OUT]) and the loss; learning, also
+    the output error g_t, its back-projection W_hy^T g_t into work[T_BACK]
+    (the message to the recurrent layer, formed before the readout's own
+    update) and that update (after TPTT's warm-up). Returns the loss as a
+    real number, NaN without a target."""
+    n_out = targets_t.shape[0]
+    n = hidden.shape[0]
+    targets = work[T_TARGET, :n_out]
+    load_samples(num, targets_t, has_target, counters, targets)
     logits = work[T_LOGITS, :n_out]
     outputs = work[T_OUT, :n_out]
     readout(num, hp, W_hy, fracs[FRAC_WHY], b_y, fracs[FRAC_BY], hidden, counters, logits,
@@ -544,37 +553,84 @@ def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, wi
     if has_target:
         loss = real_loss(num, loss_value(num, logits, outputs, targets, hp.loss))
     if not learn:
-        position[1] = 0
         return loss
     grad = work[T_GRAD, :n_out]
     output_error(num, hp, has_target, outputs, targets, counters, grad)
+    backproject(num, W_hy, 0, fracs[FRAC_WHY], grad, work[T_BACK, :n], False)
+    step = counters[C_STEP]
+    if not (hp.rule == RULE_TPTT and step < hp.inverse_warmup):
+        readout_learn(num, hp, W_hy, b_y, fracs[FRAC_WHY], fracs[FRAC_BY], grad, hidden,
+                      hp.seed, step, READOUT_KEYS, counters, work[T_SIGNAL, :n_out])  # fmt: skip
+    return loss
+
+
+@njit(cache=True)
+def tp_hidden_learn(num, hp, learn, reset, W_xh, W_h, b_h, V_h, c_h, fracs, hidden, counters,
+                    position, window_start, window_inputs, window_hidden, window_offsets,
+                    window_reset, work, rows, boosts):  # fmt: skip
+    """The recurrent layer's learning phase, from the readout's
+    back-projection in work[T_BACK]: the step offset, the window's new
+    entry, targets back through the window, every entry's update and (TPTT)
+    the inverse's. Without ``learn`` the window empties (its entries no
+    longer lead up to the hidden state)."""
+    if not learn:
+        position[1] = 0
+        return
+    n = hidden.shape[0]
+    n_in = window_inputs.shape[1]
+    inverse = hp.rule == RULE_TPTT
     offset = work[T_OFFSET, :n]
-    step_offset(num, hp, W_hy, fracs[FRAC_WHY], grad, prime, counters, work[T_BACK, :n], offset)
+    step_offset(num, hp, work[T_BACK, :n], work[T_PRIME, :n], counters, offset)
     window_push(position, window_start, window_inputs, window_hidden, window_offsets,
-                window_reset, inputs, hidden, offset, reset)  # fmt: skip
+                window_reset, work[T_INPUT, :n_in], hidden, offset, reset)  # fmt: skip
     step = counters[C_STEP]
     seed = hp.seed
-    offsets = tp_offsets(n_in, n, n_out, inverse)
-    warming = inverse and step < hp.inverse_warmup
-    if not warming:
-        readout_learn(num, hp, W_hy, b_y, fracs[FRAC_WHY], fracs[FRAC_BY], grad, hidden, seed,
-                      step, offsets[3], counters, work[T_SIGNAL, :n_out])  # fmt: skip
     goals = rows[R_TARGETS]
     if inverse:
-        if not warming:
+        if step >= hp.inverse_warmup:
             tptt_targets(num, hp, W_xh, V_h, c_h, fracs, position, window_inputs, window_hidden,
                          window_offsets, window_reset, counters, work, goals)  # fmt: skip
             tptt_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_inputs,
                        window_hidden, window_reset, counters, work, goals, seed,
                        step)  # fmt: skip
+        offsets = tp_offsets(n_in, n, 0, True)
         inverse_learn(num, hp, W_xh, W_h, b_h, V_h, c_h, fracs, position, window_start,
                       window_inputs, window_hidden, window_reset, counters, work, seed, step,
                       offsets[5] + offsets[7] * (window_inputs.shape[0] + 1))  # fmt: skip
     else:
-        lra_errors(num, hp, W_h, fracs, position, window_hidden, window_offsets, window_reset, counters,
-                   work, rows, boosts)  # fmt: skip
+        lra_errors(num, hp, W_h, fracs, position, window_hidden, window_offsets, window_reset,
+                   counters, work, rows, boosts)  # fmt: skip
         lra_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_inputs,
                   window_hidden, window_reset, counters, work, rows, boosts, seed, step)  # fmt: skip
-    counters[C_STEP] += 1
-    counters[C_UPDATES] += 1
+
+
+@njit(cache=True)
+def finish_tp_step(counters, learn):
+    """Count a learning step (the ``step`` key of every draw and rounding)."""
+    if learn:
+        counters[C_STEP] += 1
+        counters[C_UPDATES] += 1
+
+
+@njit(cache=True)
+def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, window_start,
+            window_inputs, window_hidden, window_offsets, window_reset, work, rows, boosts,
+            inputs_t, targets_t, has_target, reset):  # fmt: skip
+    """One step of TPTT or LRA (``hp.rule``) on the host: the recurrent
+    layer's forward step, the readout's, then the recurrent layer's learning
+    phase (see the module's docstring). The Lava target runs the same three
+    phases in two processes. Returns the step's loss as a real number, NaN
+    without a target."""
+    n_in = inputs_t.shape[0]
+    n_out = targets_t.shape[0]
+    n = hidden.shape[0]
+    W_xh, W_h, b_h, W_hy, b_y, V_h, c_h = tp_views(params, n_in, n, n_out, hp.rule == RULE_TPTT)
+    tp_hidden_spike(num, hp, learn, W_xh, W_h, b_h, weight_fracs, hidden, counters, position,
+                    window_start, work, inputs_t, reset)  # fmt: skip
+    loss = tp_readout_spike(num, hp, learn, W_hy, b_y, weight_fracs, hidden, counters, work,
+                            targets_t, has_target)  # fmt: skip
+    tp_hidden_learn(num, hp, learn, reset, W_xh, W_h, b_h, V_h, c_h, weight_fracs, hidden,
+                    counters, position, window_start, window_inputs, window_hidden,
+                    window_offsets, window_reset, work, rows, boosts)  # fmt: skip
+    finish_tp_step(counters, learn)
     return loss

@@ -235,15 +235,24 @@ class GLEHostTarget(HostTarget):
 class TargetPropHostTarget(HostTarget):
     """Runs chunks of samples through ``run_target_chunk`` (TPTT, LRA)."""
 
+    def __init__(self, spec: NetworkSpec, state: dict[str, np.ndarray]):
+        super().__init__(spec, state)
+        self._pending_reset = False
+
     def reset_rates(self) -> None:
-        """Zero the hidden state: the start of a new sequence. The window
-        empties too (its entries no longer lead up to the hidden state)."""
+        """Zero the hidden state: the next step starts a new sequence (it is
+        sent with its reset flag, so no target crosses into the window's
+        older entries: the Lava target does the same)."""
         self.state["hidden"][:] = 0
-        self.state["window_position"][1] = 0
+        self._pending_reset = True
 
     def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
                   record_rates: bool = False):  # fmt: skip
         """Same contract as HostTarget.run_chunk (rates: the hidden states h_t)."""
+        if self._pending_reset and len(reset):
+            reset = reset.copy()
+            reset[0] = True
+            self._pending_reset = False
         outputs, loss, rates = self._result_arrays(inputs.shape[0], record_rates)
         s, scratch = self.state, self.scratch
         run_target_chunk(

@@ -36,9 +36,24 @@ from timelocal.kernels.perturbation import (
     output_learn,
     output_spike,
 )
+from timelocal.kernels.target_prop import (
+    T_BACK,
+    T_OUT,
+    finish_tp_step,
+    tp_hidden_learn,
+    tp_hidden_spike,
+    tp_readout_spike,
+)
 from timelocal.runtime.spec import NetworkSpec
 from timelocal.runtime.state import scratch_layout
-from timelocal.targets.lava.process import GLELayer, HiddenLayer, Readout, StreamBridge
+from timelocal.targets.lava.process import (
+    GLELayer,
+    HiddenLayer,
+    Readout,
+    StreamBridge,
+    TargetHidden,
+    TargetReadout,
+)
 
 
 class _Layer(PyLoihiProcessModel):
@@ -370,6 +385,161 @@ class PyGLELayerFixed(_GLELayerModel):
     rates: np.ndarray = LavaPyType(np.ndarray, np.int64)
     slopes: np.ndarray = LavaPyType(np.ndarray, np.int64)
     errors: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+class _TargetHiddenModel(_Layer):
+    """TPTT's or LRA's recurrent layer: ``tp_hidden_spike`` in the spike
+    phase, ``tp_hidden_learn`` in the learning phase (kernels/target_prop.py),
+    as the host's ``tp_step`` runs them."""
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        scratch = {a.name: a for a in scratch_layout(self.spec)}
+        rows, boosts = scratch["window_rows"], scratch["boosts"]
+        self.rows = np.zeros(rows.shape, rows.dtype)
+        self.boosts = np.zeros(boosts.shape, boosts.dtype)
+        self.learn = self.reset = False
+
+    def run_spk(self):
+        message = self.inputs_in.recv()
+        n_in, n = self.spec.n_inputs, self.spec.n_hidden
+        self.reset, self.learn = bool(message[n_in]), bool(message[n_in + 1])
+        tp_hidden_spike(
+            self.numeric, self.hyper, self.learn, self.W_xh, self.W_h, self.b_h,
+            self.weight_fracs, self.hidden, self.counters, self.window_position,
+            self.window_start, self.work, message[:n_in], self.reset,
+        )  # fmt: skip
+        self.hidden_out.send(self.hidden)
+        states_to_real(self.numeric, self.hidden, self.real[:n])
+        self.real_rates_out.send(self.real[:n])
+
+    def run_lrn(self):
+        n = self.spec.n_hidden
+        self.work[T_BACK, :n] = self.back_in.recv()
+        tp_hidden_learn(
+            self.numeric, self.hyper, self.learn, self.reset, self.W_xh, self.W_h, self.b_h,
+            self.V_h, self.c_h, self.weight_fracs, self.hidden, self.counters,
+            self.window_position, self.window_start, self.window_inputs, self.window_hidden,
+            self.window_offsets, self.window_reset, self.work, self.rows, self.boosts,
+        )  # fmt: skip
+        finish_tp_step(self.counters, self.learn)
+
+
+class _TargetReadoutModel(_Layer):
+    """TPTT's or LRA's readout: ``tp_readout_spike`` in the spike phase; the
+    back-projection it formed goes to the recurrent layer in the learning
+    phase (zeros when not learning: the ports stay in step)."""
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        self.hidden_state = np.zeros(self.spec.n_hidden, self.work.dtype)
+        self.results = np.zeros(self.spec.n_outputs + 2)
+        self.learn = False
+
+    def run_spk(self):
+        self.hidden_state[:] = self.hidden_in.recv()
+        message = self.targets_in.recv()
+        n_out = self.spec.n_outputs
+        has_target, self.learn = bool(message[n_out]), bool(message[n_out + 1])
+        loss = tp_readout_spike(
+            self.numeric, self.hyper, self.learn, self.W_hy, self.b_y, self.weight_fracs,
+            self.hidden_state, self.counters, self.work, message[:n_out], has_target,
+        )  # fmt: skip
+        states_to_real(self.numeric, self.work[T_OUT, :n_out], self.results[:n_out])
+        self.results[n_out] = self.results[n_out + 1] = loss
+        self.results_out.send(self.results)
+
+    def run_lrn(self):
+        n = self.spec.n_hidden
+        if not self.learn:
+            self.work[T_BACK, :n] = 0
+        self.back_out.send(self.work[T_BACK, :n])
+        finish_tp_step(self.counters, self.learn)
+
+
+@implements(proc=TargetHidden, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyTargetHiddenFloat(_TargetHiddenModel):
+    """TPTT's or LRA's recurrent layer in float64."""
+
+    inputs_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    hidden_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    real_rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    back_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    W_xh: np.ndarray = LavaPyType(np.ndarray, float)
+    W_h: np.ndarray = LavaPyType(np.ndarray, float)
+    b_h: np.ndarray = LavaPyType(np.ndarray, float)
+    V_h: np.ndarray = LavaPyType(np.ndarray, float)
+    c_h: np.ndarray = LavaPyType(np.ndarray, float)
+    hidden: np.ndarray = LavaPyType(np.ndarray, float)
+    window_start: np.ndarray = LavaPyType(np.ndarray, float)
+    window_inputs: np.ndarray = LavaPyType(np.ndarray, float)
+    window_hidden: np.ndarray = LavaPyType(np.ndarray, float)
+    window_offsets: np.ndarray = LavaPyType(np.ndarray, float)
+    window_position: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    window_reset: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=TargetHidden, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyTargetHiddenFixed(_TargetHiddenModel):
+    """TPTT's or LRA's recurrent layer in integers (samples arrive as real
+    numbers and are rounded here, as on the host)."""
+
+    inputs_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    hidden_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    real_rates_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    back_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    W_xh: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    W_h: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    b_h: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    V_h: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    c_h: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    hidden: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    window_start: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    window_inputs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    window_hidden: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    window_offsets: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    window_position: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    window_reset: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=TargetReadout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyTargetReadoutFloat(_TargetReadoutModel):
+    """TPTT's or LRA's readout in float64."""
+
+    hidden_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    targets_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    results_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    back_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    W_hy: np.ndarray = LavaPyType(np.ndarray, float)
+    b_y: np.ndarray = LavaPyType(np.ndarray, float)
+    counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+
+@implements(proc=TargetReadout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyTargetReadoutFixed(_TargetReadoutModel):
+    """TPTT's or LRA's readout in integers."""
+
+    hidden_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64)
+    targets_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    results_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    back_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64)
+    W_hy: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    b_y: np.ndarray = LavaPyType(np.ndarray, np.int64)
     counters: np.ndarray = LavaPyType(np.ndarray, np.int64)
     weight_fracs: np.ndarray = LavaPyType(np.ndarray, np.int64)
 

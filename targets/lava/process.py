@@ -149,3 +149,56 @@ class GLELayer(AbstractProcess):
         self.errors = Var(shape=errors.shape, init=errors)
         self.counters = Var(shape=counters.shape, init=counters)
         self.weight_fracs = Var(shape=weight_fracs.shape, init=weight_fracs)
+
+
+class TargetHidden(AbstractProcess):
+    """TPTT's or LRA's recurrent layer (ALGORITHMS.md §3): the weights W_xh,
+    W_h, b_h, TPTT's step inverse V_h, c_h (empty for LRA), the hidden state,
+    and the window of the last K steps, a ring buffer (the newest entry's
+    slot and the number held, the hidden state before the oldest entry, and
+    per entry its input, hidden state, step offset and sequence-start flag).
+
+    Spike phase: h_t from the bridge's sample, to the readout (and to the
+    bridge as real numbers). Learning phase: from the readout's
+    back-projection W_hy^T g_t, the step offset, targets back through the
+    window and every entry's update (kernels/target_prop.py). The graph is
+    the perturbation rules' (the bridge, this layer, a readout)."""
+
+    def __init__(self, *, spec: dict, W_xh: np.ndarray, W_h: np.ndarray, b_h: np.ndarray,
+                 V_h: np.ndarray, c_h: np.ndarray, hidden: np.ndarray, window: dict,
+                 counters: np.ndarray, weight_fracs: np.ndarray, **kwargs) -> None:  # fmt: skip
+        super().__init__(spec=spec, **kwargs)
+        n, n_in = W_xh.shape
+        self.inputs_in = InPort(shape=(n_in + 2,))  # inputs, reset, learn
+        self.hidden_out = OutPort(shape=(n,))
+        self.real_rates_out = OutPort(shape=(n,))
+        self.back_in = InPort(shape=(n,))  # W_hy^T g_t, learning phase
+        self.W_xh = Var(shape=W_xh.shape, init=W_xh)
+        self.W_h = Var(shape=W_h.shape, init=W_h)
+        self.b_h = Var(shape=b_h.shape, init=b_h)
+        self.V_h = Var(shape=V_h.shape, init=V_h)
+        self.c_h = Var(shape=c_h.shape, init=c_h)
+        self.hidden = Var(shape=hidden.shape, init=hidden)
+        for name, value in window.items():  # window_position, window_start, ...
+            setattr(self, name, Var(shape=value.shape, init=value))
+        self.counters = Var(shape=counters.shape, init=counters)
+        self.weight_fracs = Var(shape=weight_fracs.shape, init=weight_fracs)
+
+
+class TargetReadout(AbstractProcess):
+    """TPTT's or LRA's readout W_hy, b_y: the outputs, the loss, its own
+    update on the step loss, and the back-projection W_hy^T g_t it sends to
+    the recurrent layer in the learning phase."""
+
+    def __init__(self, *, spec: dict, W_hy: np.ndarray, b_y: np.ndarray, counters: np.ndarray,
+                 weight_fracs: np.ndarray, **kwargs) -> None:  # fmt: skip
+        super().__init__(spec=spec, **kwargs)
+        n_outputs, n = W_hy.shape
+        self.hidden_in = InPort(shape=(n,))
+        self.targets_in = InPort(shape=(n_outputs + 2,))  # targets, has_target, learn
+        self.results_out = OutPort(shape=(n_outputs + 2,))  # outputs, loss, loss
+        self.back_out = OutPort(shape=(n,))
+        self.W_hy = Var(shape=W_hy.shape, init=W_hy)
+        self.b_y = Var(shape=b_y.shape, init=b_y)
+        self.counters = Var(shape=counters.shape, init=counters)
+        self.weight_fracs = Var(shape=weight_fracs.shape, init=weight_fracs)

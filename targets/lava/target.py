@@ -20,13 +20,20 @@ import numpy as np
 from timelocal.kernels import codes
 from timelocal.kernels.gle import layer_geometry, layer_reset
 from timelocal.runtime.errors import SpecError, TimelocalError
-from timelocal.runtime.spec import PERTURBATION_RULES, NetworkSpec
+from timelocal.runtime.spec import PERTURBATION_RULES, TARGET_RULES, NetworkSpec
 from timelocal.runtime.state import weights
 
 try:
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from timelocal.targets.lava.process import GLELayer, HiddenLayer, Readout, StreamBridge
+    from timelocal.targets.lava.process import (
+        GLELayer,
+        HiddenLayer,
+        Readout,
+        StreamBridge,
+        TargetHidden,
+        TargetReadout,
+    )
 except ImportError as error:  # pragma: no cover - only without the lava extra
     raise TimelocalError(
         "the lava target needs lava-nc 0.10.0 on Python 3.10: "
@@ -47,10 +54,10 @@ READOUT_MOMENTS = ("B", "c")
 
 def check_supported(spec: NetworkSpec) -> None:
     """Raise SpecError unless ``spec`` runs on Lava."""
-    if spec.rule not in PERTURBATION_RULES + ("gle",):
+    if spec.rule not in PERTURBATION_RULES + ("gle",) + TARGET_RULES:
         raise SpecError(
-            f"the lava target runs the time-local rules ({', '.join(PERTURBATION_RULES)}, gle); "
-            f"{spec.rule} is host only"
+            f"the lava target runs the time-local rules ({', '.join(PERTURBATION_RULES)}, gle, "
+            f"{', '.join(TARGET_RULES)}); {spec.rule} is host only"
         )
     if spec.numeric.float_dtype == "float32":
         raise SpecError(
@@ -253,6 +260,69 @@ class GLEGraph:
                     state["errors"], state["slopes"])  # fmt: skip
 
 
+# TPTT's and LRA's window, in the recurrent layer's Vars.
+WINDOW_ARRAYS = ("window_position", "window_start", "window_inputs", "window_hidden",
+                 "window_offsets", "window_reset")  # fmt: skip
+TARGET_HIDDEN = ("W_xh", "W_h", "b_h", "V_h", "c_h")
+
+
+class TargetGraph:
+    """TPTT's and LRA's graph: the recurrent layer (with its window) and the
+    readout (targets/lava/process.py), wired as the perturbation rules'."""
+
+    def __init__(self, spec: NetworkSpec, state: dict, bridge) -> None:
+        self.spec = spec
+        store = np.int64 if spec.numeric.fixed else np.float64
+        w = weights(spec, state["params"])
+        if spec.rule == "lra":  # no inverse: empty Vars keep one process class for both
+            w["V_h"], w["c_h"] = np.zeros((0, spec.n_hidden)), np.zeros(0)
+        fracs = state["weight_fracs"].astype(np.int64)
+        counters = state["counters"].astype(np.int64)
+        window = {name: np.array(state[name], dtype=np.int64 if name in ("window_position",
+                                                                         "window_reset")
+                                 else store) for name in WINDOW_ARRAYS}  # fmt: skip
+        spec_dict = spec.to_dict()
+        self.hidden = TargetHidden(
+            spec=spec_dict, name="hidden", hidden=np.array(state["hidden"], dtype=store),
+            window=window, counters=counters, weight_fracs=fracs.copy(),
+            **{name: np.array(w[name], dtype=store) for name in TARGET_HIDDEN},
+        )  # fmt: skip
+        self.readout = TargetReadout(
+            spec=spec_dict, name="readout", W_hy=np.array(w["W_hy"], dtype=store),
+            b_y=np.array(w["b_y"], dtype=store), counters=own_counters(counters),
+            weight_fracs=fracs.copy(),
+        )  # fmt: skip
+        bridge.to_hidden.connect(self.hidden.inputs_in)
+        bridge.to_readout.connect(self.readout.targets_in)
+        self.hidden.hidden_out.connect(self.readout.hidden_in)
+        self.hidden.real_rates_out.connect(bridge.from_hidden)
+        self.readout.results_out.connect(bridge.from_readout)
+        self.readout.back_out.connect(self.hidden.back_in)
+
+    def counters(self) -> np.ndarray:
+        return combined_counters(self.hidden.counters.get().astype(np.int64),
+                                 self.readout.counters.get().astype(np.int64))  # fmt: skip
+
+    def read_state(self, state: dict) -> None:
+        """Both processes' Vars back into the state arrays."""
+        names = ("hidden", "counters") + WINDOW_ARRAYS + TARGET_HIDDEN
+        hidden = _read(self.hidden, names)
+        readout = _read(self.readout, ("W_hy", "b_y", "counters"))
+        w = weights(self.spec, state["params"])
+        for name in TARGET_HIDDEN + ("W_hy", "b_y"):
+            if name in w:
+                w[name][:] = (hidden if name in hidden else readout)[name]
+        for name in ("hidden",) + WINDOW_ARRAYS:
+            state[name][:] = hidden[name]
+        state["counters"][:] = combined_counters(hidden["counters"].astype(np.int64),
+                                                 readout["counters"].astype(np.int64))  # fmt: skip
+
+    def reset_state(self, state: dict) -> None:
+        """Zero the hidden state in the state arrays (as the layer will on
+        the next step, which starts a sequence)."""
+        state["hidden"][:] = 0
+
+
 class LavaTarget:
     """Runs chunks of samples through the Lava graph built from ``state``:
     the perturbation rules' two layers, or GLE's process per layer."""
@@ -270,7 +340,9 @@ class LavaTarget:
         self.bridge = StreamBridge(n_inputs=spec.n_inputs, n_hidden=spec.n_hidden,
                                    n_outputs=spec.n_outputs, chunk_steps=chunk_steps,
                                    name="bridge")  # fmt: skip
-        graph = GLEGraph if spec.rule == "gle" else PerturbationGraph
+        graph = {"gle": GLEGraph, "tptt": TargetGraph, "lra": TargetGraph}.get(
+            spec.rule, PerturbationGraph
+        )
         self.graph = graph(spec, state, self.bridge)
         self._started = False
         self._closed = False

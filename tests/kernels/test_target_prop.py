@@ -170,7 +170,9 @@ def test_window_memory_does_not_grow_with_the_stream(rule):
 
 @pytest.mark.parametrize("rule,params", [("tptt", {"inverse_warmup": 30}),
                                          ("lra", {"regularize": 0.5})])  # fmt: skip
-@pytest.mark.parametrize("precision", ["fixed16", "loihi8"])
+# (fixed16 only: loihi8 runs the same code on int8 weights, and each storage
+# type is another compile of the kernels, ~40 s.)
+@pytest.mark.parametrize("precision", ["fixed16"])
 def test_fixed_point_is_deterministic_and_resumes_exactly(rule, params, precision, tmp_path):
     inputs, targets = sample_data(200, 3, 3)
     whole = tp_network(rule, precision=precision, window=4, **params)

@@ -256,6 +256,49 @@ def test_a_trained_gle_checkpoint_deploys_on_lava_and_comes_back(tmp_path):
     assert back.steps_trained == 160
 
 
+# -- TPTT and LRA: a recurrent layer holding its window, and a readout ------------
+
+TARGET_CASES = [
+    ("tptt", "fixed16", "mse", {"inverse_warmup": 30}),
+    ("tptt", "float64", "xent", {"inverse_warmup": 0}),
+    ("lra", "fixed16", "mse", {"regularize": 0.5, "local_loss": "log"}),
+    ("lra", "float64", "mse", {"norm_clip": 0.1}),
+]
+
+
+@pytest.mark.parametrize("rule,precision,loss,params", TARGET_CASES)
+def test_target_propagation_on_lava_is_bit_identical_to_the_host(rule, precision, loss, params):
+    # Both targets run the same three phase kernels in the same order; the
+    # window lives in the recurrent layer's Vars.
+    spec = NetworkSpec(rule, 2, 2, n_hidden=5, precision=precision, seed=3, loss=loss,
+                       params={"window": 4, "learning_rate": 0.1, "readout_rate": 0.1,
+                               **params})  # fmt: skip
+    host, lava, host_results, lava_results = run_both(spec, gle_chunks())
+    assert_same_runs(host, lava, host_results, lava_results)
+    start = initial_state(spec)
+    assert np.any(host.state["params"] != start["params"])
+    assert host.steps_trained == lava.steps_trained == 140
+
+
+def test_target_propagation_resets_and_checkpoints_cross_between_host_and_lava(tmp_path):
+    spec = NetworkSpec("tptt", 2, 2, n_hidden=4, precision="fixed16", seed=6,
+                       params={"window": 3, "inverse_warmup": 20})  # fmt: skip
+    inputs, targets = sample_data(80, 2, 2)
+    host = Network(spec)
+    with Network(spec, target="lava") as lava:
+        for net in (host, lava):
+            net.learn(inputs[:30], targets[:30])
+            net.reset_state()
+        h = host.learn(inputs[30:], targets[30:], record_rates=True)
+        r = lava.learn(inputs[30:], targets[30:], record_rates=True)
+    np.testing.assert_array_equal(h.rates, r.rates)
+    for name, array in host.state.items():
+        assert np.array_equal(array, lava.state[name]), name
+    host, back = deploy_and_read_back(spec, inputs, targets, 50, tmp_path)
+    for name, array in host.state.items():
+        assert np.array_equal(array, back.state[name]), name
+
+
 def test_rules_and_precisions_lava_does_not_run_are_refused_in_words():
     with pytest.raises(SpecError, match="bptt is host only"):
         Network(NetworkSpec("bptt", 1, 1), target="lava")
