@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/profile.py
 	$(BIN)/python benchmarks/gle_mnist1d.py
 	$(BIN)/python benchmarks/gle_teacher.py
+	$(BIN)/python benchmarks/target_prop.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

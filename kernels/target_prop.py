@@ -229,6 +229,17 @@ def window_push(position, window_start, window_inputs, window_hidden, window_off
 
 
 @njit(cache=True)
+def learning_entries(hp, position, size):
+    """How many entries learn this step, oldest first: every entry
+    (``update = window``), or only the oldest, once, as it leaves a full
+    window (``update = oldest``: each step learns once, with the errors of
+    the K - 1 steps after it)."""
+    if not hp.update_oldest:
+        return position[1]
+    return 1 if position[1] == size else 0
+
+
+@njit(cache=True)
 def load_previous(window_start, window_hidden, window_reset, position, j, out):
     """h_{tau-1} of the j-th oldest entry: zeros after a reset, else the
     previous entry's hidden state (or ``window_start``)."""
@@ -336,7 +347,7 @@ def tptt_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_in
     delta = work[T_BACK, :n]
     signal = work[T_SIGNAL, :n]
     n_params = tp_offsets(W_xh.shape[1], n, 0, True)[7]
-    for j in range(position[1]):
+    for j in range(learning_entries(hp, position, window_inputs.shape[0])):
         slot = window_slot(position, j, size)
         load_previous(window_start, window_hidden, window_reset, position, j, prev)
         recurrent_unit(num, hp.linear, W_xh, fracs[FRAC_WXH], window_inputs[slot], W_h,
@@ -489,7 +500,7 @@ def lra_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_inp
     second = work[T_SIGNAL_B, :n]
     n_params = tp_offsets(W_xh.shape[1], n, 0, False)[7]
     regularized = hp.regularize != 0.0
-    for j in range(position[1]):
+    for j in range(learning_entries(hp, position, window_inputs.shape[0])):
         slot = window_slot(position, j, size)
         load_previous(window_start, window_hidden, window_reset, position, j, prev)
         learning_signal(num, hp.learning_rate, rows[R_TARGETS, j], e_frac, counters, signal)

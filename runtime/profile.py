@@ -34,13 +34,15 @@ OPS = codes.OP_NAMES
 PHASES = ("clean forward", "noisy forward", "errors", "loss", "weight update", "decorrelation")
 
 KIND_HELP = {
-    "weights": "A, R, B, biases; GLE: W_l, b_l (and the per-matrix exponents)",
+    "weights": "A, R, B, biases; GLE: W_l, b_l; TPTT/LRA: W_xh, W_h, W_hy, biases, TPTT's "
+    "inverse V_h, c_h (and the per-matrix exponents)",
     "decorrelation": "the decorrelation matrix D",
-    "neuron_state": "the rates x* carried to the next step; GLE: u, r, phi'",
+    "neuron_state": "the rates x* carried to the next step; GLE: u, r, phi'; TPTT/LRA: h",
     "noisy_state": "the noisy copy's rates",
     "optimizer": "Adam's two moments per weight",
     "counters": "step counter (the random generator's key) and saturation counts",
-    "window": "BPTT's stored window (grows with T: not time-local)",
+    "window": "BPTT's stored window (grows with T: not time-local); TPTT/LRA: the ring buffer "
+    "of the last K steps (fixed, whatever the stream's length)",
     "time_constants": "GLE's learned tau_m and tau_r per neuron",
     "error_neurons": "GLE's error neurons: low-pass state v and error e",
     "scratch": "per-step rows, reused every step (not checkpointed)",
@@ -374,7 +376,8 @@ class _Model:
             self.recurrent_unit(phase, n, n_in + n)
         self.add(phase, n * window + 2 * n * (window - 1), add=1)
         self.store(phase, n * window)
-        for _ in range(window):  # tptt_learn
+        learning = 1 if self.spec.hyper("update") == "oldest" else window
+        for _ in range(learning):  # tptt_learn
             self.recurrent_unit(update, n, n_in + n)
             self.add(update, n, add=1)
             self.mul(update, n)
@@ -425,7 +428,8 @@ class _Model:
             self.mul(phase, n * window)
             self.add(phase, n * window, add=2, div=1)
         self.store(phase, n * window)
-        for _ in range(window):  # lra_learn
+        learning = 1 if spec.hyper("update") == "oldest" else window
+        for _ in range(learning):  # lra_learn
             self.learning_signal(update, n)
             self.matrix_update(update, n, n, sgd=True)
             self.bias_update(update, n, sgd=True)
@@ -433,12 +437,10 @@ class _Model:
                 self.mul(update, n)
                 self.store(update, n)
             self.matrix_update(update, n, n_in, sgd=True)
-        if regularized:
-            for _ in range(window - 1):
+        if regularized:  # (the newest entry has no pair: zero signals, still applied)
+            for _ in range(learning):
                 self.learning_signal(update, n)
                 self.matrix_update(update, n, n, sgd=True)
-            self.learning_signal(update, n)  # the oldest entry has no pair: zero signals
-            self.matrix_update(update, n, n, sgd=True)
 
     def vector_norm(self, phase, n):
         self.mul(phase, n)

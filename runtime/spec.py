@@ -41,6 +41,7 @@ PERTURBATION_RULES = ("np", "anp", "wp")
 RECURRENT_RULES = ("np", "anp", "wp", "bptt")  # one recurrent hidden layer (A, R, B)
 TARGET_RULES = ("tptt", "lra")  # one recurrent layer, a readout, a window of K steps
 LOCAL_LOSSES = ("mse", "log")
+UPDATES = ("window", "oldest")
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,15 @@ HYPER_PARAMETERS = (
     HyperParameter("regularize", float, 0.0,
                    "LRA: lambda of the regulariser (||d|| / ||e|| - 1)^2 in the direction of "
                    "the update (0: plain LRA-diff with Normalize)", rules=("lra",), minimum=0.0),
+    # LRA learns only as entries leave: with every entry learning at every
+    # step, the entries before a sequence start keep their targets and repeat
+    # the same update up to K times; temporal order T = 10 then fails from
+    # K = 16 on (32 % against 100 %, README, Target propagation).
+    HyperParameter("update", str, {"tptt": "window", "lra": "oldest"},
+                   "TPTT, LRA: which entries learn each step: window (every entry, with the "
+                   "target it has then, ALGORITHMS.md §3) or oldest (each entry once, as it "
+                   "leaves the full window, with the errors of the K - 1 steps after it)",
+                   rules=TARGET_RULES),
     HyperParameter("linear", int, 0,
                    "TPTT, LRA: 1 makes phi the identity (F and G linear: the theory's case)",
                    rules=TARGET_RULES, minimum=0),
@@ -206,7 +216,7 @@ KernelHyper = namedtuple(
     "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
     "adam_beta1 adam_beta2 adam_eps resync_every dt beta gamma tau_learning_rate tau_min "
     "tau_max target_step readout_rate inverse_rate inverse_warmup local_loss norm_clip "
-    "regularize linear",
+    "regularize linear update_oldest",
 )
 
 
@@ -311,6 +321,9 @@ class NetworkSpec:
         if self.hyper("local_loss") not in LOCAL_LOSSES:
             raise SpecError(f"unknown local_loss {self.hyper('local_loss')!r}; choose one of "
                             f"{', '.join(LOCAL_LOSSES)}")  # fmt: skip
+        if self.hyper("update") not in UPDATES:
+            raise SpecError(f"unknown update {self.hyper('update')!r}; choose one of "
+                            f"{', '.join(UPDATES)}")  # fmt: skip
         if self.hyper("linear") > 1:
             raise SpecError(f"{name}: linear is 0 (tanh) or 1 (identity)")
 
@@ -428,6 +441,9 @@ class NetworkSpec:
         values = {name: self._float_or_zero(name) for name in names}
         values["inverse_warmup"] = int(self._float_or_zero("inverse_warmup"))
         values["linear"] = int(self._float_or_zero("linear"))
+        values["update_oldest"] = int(
+            self.rule in TARGET_RULES and self.hyper("update") == "oldest"
+        )
         local = self.hyper("local_loss") if self.rule == "lra" else "mse"
         values["local_loss"] = LOCAL_LOSSES.index(local)
         return values

@@ -390,6 +390,7 @@ class ReferenceTargetProp:
             self.clip = hyper("norm_clip")
             self.lam = hyper("regularize")
         self.window = deque(maxlen=hyper("window"))
+        self.oldest_only = hyper("update") == "oldest"
         self.h = np.zeros(spec.n_hidden)
         self.start = np.zeros(spec.n_hidden)
         self.step_count = step
@@ -451,6 +452,12 @@ class ReferenceTargetProp:
         self.step_count += 1
         return y, loss
 
+    def learning(self, entries):
+        """Indices of the entries that learn: all, or the oldest of a full window."""
+        if not self.oldest_only:
+            return range(len(entries))
+        return range(1) if len(entries) == self.window.maxlen else range(0)
+
     def tptt_targets(self, entries):
         goals = [None] * len(entries)
         for j in range(len(entries) - 1, -1, -1):
@@ -464,7 +471,8 @@ class ReferenceTargetProp:
     def _tptt(self, entries, prevs):
         W = self.W
         goals = self.tptt_targets(entries)
-        for entry, prev, goal in zip(entries, prevs, goals, strict=True):
+        for j in self.learning(entries):
+            entry, prev, goal = entries[j], prevs[j], goals[j]
             f = self.F(entry["x"], prev)
             delta = (f - goal) * self.slope(f)
             W["W_h"] -= self.eta * np.outer(delta, prev)
@@ -500,7 +508,7 @@ class ReferenceTargetProp:
                 shift = shift - self.alpha * d
             u = -shift
             errors[j] = 2 * u / (1 + u**2) if self.log_loss else u
-        for j in range(m):
+        for j in self.learning(entries):
             e, prev, x = errors[j], prevs[j], entries[j]["x"]
             W["W_h"] -= self.eta * np.outer(e, prev)
             W["b_h"] -= self.eta * e

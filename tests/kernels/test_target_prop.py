@@ -27,7 +27,9 @@ def reference_of(net: Network) -> ReferenceTargetProp:
 CASES = [
     ("tptt", "mse", {"inverse_warmup": 20}),
     ("tptt", "xent", {"inverse_warmup": 0, "sigma": 0.3}),
-    ("lra", "mse", {}),
+    ("lra", "mse", {"update": "window"}),
+    ("tptt", "mse", {"inverse_warmup": 10, "update": "oldest"}),
+    ("lra", "xent", {"update": "oldest", "regularize": 0.3}),
     ("lra", "xent", {"local_loss": "log", "norm_clip": 0.05}),
     ("lra", "mse", {"regularize": 0.5, "norm_clip": 0.2}),
     # (a smaller learning rate: at 0.2 this run is chaotic, rounding grows 1e5x in 100 steps)

@@ -81,7 +81,9 @@ def test_model_equals_counted_operations_target_propagation(precision):
     # flow (steps with targets); norm_clip=0 and no regulariser make the
     # count independent of the data.
     cases = [("tptt", {"inverse_warmup": 2}, STEP_KINDS),
-             ("tptt", {"linear": 1}, STEP_KINDS), ("lra", {"norm_clip": 0.0}, STEP_KINDS),
+             ("tptt", {"linear": 1, "update": "oldest"}, STEP_KINDS),
+             ("lra", {"norm_clip": 0.0}, STEP_KINDS),
+             ("lra", {"norm_clip": 1e-9, "regularize": 0.5, "update": "oldest"}, [(True, True)]),
              ("lra", {"norm_clip": 1e-9, "regularize": 0.5, "local_loss": "log"},
               [(True, True)])]  # fmt: skip
     for rule, params, kinds in cases:
@@ -180,11 +182,15 @@ def _rss_bytes() -> int:
 
 
 @pytest.mark.parametrize("rule,decorrelate", [("np", False), ("anp", False), ("wp", False),
-                                              ("np", True), ("anp", True), ("wp", True)])  # fmt: skip
+                                              ("np", True), ("anp", True), ("wp", True),
+                                              ("tptt", False), ("lra", False)])  # fmt: skip
 def test_resident_memory_flat_over_a_million_steps(rule, decorrelate, tmp_path):
     """10^6 steps through the real session loop (stream, chunks, metrics):
-    after warm-up the process's resident memory stays within 5 MB."""
-    spec = NetworkSpec(rule, n_inputs=1, n_outputs=1, n_hidden=4, decorrelate=decorrelate)
+    after warm-up the process's resident memory stays within 5 MB (TPTT and
+    LRA: with their window of K = 8 steps)."""
+    params = {"window": 8} if rule in ("tptt", "lra") else {}
+    spec = NetworkSpec(rule, n_inputs=1, n_outputs=1, n_hidden=4, decorrelate=decorrelate,
+                       params=params)  # fmt: skip
     network = Network(spec)
     stream = open_stream("synth:mackey-glass?epochs=200")
     samples = []
