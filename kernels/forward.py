@@ -28,6 +28,7 @@ from timelocal.kernels.numeric import (
     FRAC_R,
     activation,
     add,
+    constant,
     divide,
     exponential,
     fixed_type,
@@ -188,6 +189,14 @@ def _loss_value(num, beta, outputs, targets, loss_kind):
 def real_loss(num, loss):
     """A loss from ``step_loss`` as a real number."""
     return to_real(num, loss, 2 * state_frac(num))
+
+
+@njit(cache=True)
+def rate_and_slope(num, value):
+    """phi(value) = tanh and its slope 1 - phi^2, both in the state format."""
+    a_frac = state_frac(num)
+    rate = activation(num, value)
+    return rate, sub(num, constant(num, 1.0, a_frac), mul(num, rate, rate, a_frac))
 
 
 @njit(cache=True)

@@ -36,9 +36,8 @@ Learning per Euler step (the paper's rates are per unit time, hence dt):
 import numpy as np
 from numba import njit
 from timelocal.kernels.codes import C_STEP, C_UPDATES
-from timelocal.kernels.forward import loss_value, output_from_pre, real_loss
+from timelocal.kernels.forward import loss_value, output_from_pre, rate_and_slope, real_loss
 from timelocal.kernels.numeric import (
-    activation,
     add,
     constant,
     divide,
@@ -125,9 +124,7 @@ def layer_forward(num, hp, output, W, b, w_frac, b_frac, presyn, u, errors, tau_
             rates[i] = u_hat
             prime[i] = one
         else:
-            r = activation(num, u_hat)
-            rates[i] = r
-            prime[i] = sub(num, one, mul(num, r, r, a_frac))
+            rates[i], prime[i] = rate_and_slope(num, u_hat)
 
 
 @njit(cache=True)

@@ -34,11 +34,10 @@ factors (learning rate included) are signals.
 import numpy as np
 from numba import njit
 from timelocal.kernels.codes import C_STEP, C_UPDATES, LOSS_MSE, RULE_TPTT
-from timelocal.kernels.forward import loss_value, output_from_pre, real_loss
+from timelocal.kernels.forward import loss_value, output_from_pre, rate_and_slope, real_loss
 from timelocal.kernels.gle import backproject, load_samples
 from timelocal.kernels.numeric import (
     above,
-    activation,
     add,
     constant,
     divide,
@@ -152,9 +151,7 @@ def recurrent_unit(num, linear, U, u_frac, x, W, w_frac, h, bias, b_frac, counte
             out[i] = pre
             prime[i] = one
         else:
-            rate = activation(num, pre)
-            out[i] = rate
-            prime[i] = sub(num, one, mul(num, rate, rate, a_frac))
+            out[i], prime[i] = rate_and_slope(num, pre)
 
 
 @njit(cache=True)

@@ -379,12 +379,7 @@ class _Model:
         learning = 1 if self.spec.hyper("update") == "oldest" else window
         for _ in range(learning):  # tptt_learn
             self.recurrent_unit(update, n, n_in + n)
-            self.add(update, n, add=1)
-            self.mul(update, n)
-            self.store(update, n)
-            self.learning_signal(update, n)
-            self.matrix_update(update, n, n, sgd=True)
-            self.bias_update(update, n, sgd=True)
+            self.toward_target(update, n)
             self.matrix_update(update, n, n_in, sgd=True)
         # inverse_learn: noise, F and G, the reconstruction error, V_h and c_h
         self.gaussian(update, n)
@@ -392,6 +387,11 @@ class _Model:
         self.store(update, n)
         self.recurrent_unit(update, n, n_in + n)
         self.recurrent_unit(update, n, n_in + n)
+        self.toward_target(update, n)
+
+    def toward_target(self, update, n):
+        """(f - target) * phi' as a learning signal, and an n x n matrix and a
+        bias changed by it (tptt_learn's W_h, b_h; inverse_learn's V_h, c_h)."""
         self.add(update, n, add=1)
         self.mul(update, n)
         self.store(update, n)
