@@ -322,21 +322,27 @@ def plot(results: list, rows: list, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tables = ("copy", "expand", "order", "window")
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.6))
-    for ax, table in zip(axes, tables, strict=True):
-        for i, row in enumerate(r for r in rows if r["table"] == table):
+    panels = [("copy", "", "copy memory (TPTT)"), ("expand", "", "sequence expansion (TPTT)"),
+              ("order", "", "temporal order, permutation (LRA)"),
+              ("window", "TPTT", "window K: TPTT, copy delay 5"),
+              ("window", "LRA", "window K: LRA, temporal order T = 20")]  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.8))
+    for ax, (table, prefix, title) in zip(axes, panels, strict=True):
+        chosen = [r for r in rows if r["table"] == table and r["label"].startswith(prefix)]
+        for i, row in enumerate(chosen):
             runs = [r for r in results if r["label"] == row["label"]
                     and r["precision"] == "float64" and r["loss"] is None]  # fmt: skip
             if not runs:
                 continue
             curve = np.mean([[point[1] for point in r["curve"]] for r in runs], axis=0) * 100
             x = np.arange(1, EVALS + 1) * runs[0]["sequences"] / EVALS
-            ax.plot(x, curve, color=f"C{i}", label=row["label"].replace("TPTT, ", "")
-                    .replace("LRA, ", "").replace("copy memory ", ""))  # fmt: skip
-        ax.set_title(table)
+            label = row["label"].split(", ", 2)[-1] if table == "window" else row["label"]
+            ax.plot(x, curve, color=plt.cm.tab10(i % 10), lw=1.2,
+                    ls="-" if i < 10 else "--", label=label)  # fmt: skip
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("training sequences")
         ax.set_ylabel("test sequences right (%)")
+        ax.set_ylim(-3, 103)
         ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
