@@ -1,6 +1,7 @@
 """Lava target speed: our learning network (DANP) as Lava processes, beside
 Lava's own Dense + LIF network of the same size on the same simulator, and
-beside the host target; and GLE's process-per-layer graph beside the host.
+beside the host target; GLE's process-per-layer graph, and TPTT's and LRA's
+two processes, beside the host.
 
     python benchmarks/lava_speed.py [--quick]
 
@@ -63,6 +64,17 @@ def gle_steps_per_s(target: str, precision: str, n: int, steps: int) -> float:
     on the same series."""
     spec = NetworkSpec("gle", 1, 1, n_hidden=n, precision=precision,
                        params={"layers": GLE_LAYERS, "tau_learning_rate": 0.01})  # fmt: skip
+    return steps_per_s(spec, target, steps)
+
+
+TP_WINDOW = 8
+
+
+def target_steps_per_s(rule: str, target: str, precision: str, n: int, steps: int) -> float:
+    """TPTT or LRA (window of TP_WINDOW steps; the recurrent layer with its
+    window and the readout as two processes on Lava) on the same series."""
+    spec = NetworkSpec(rule, 1, 1, n_hidden=n, precision=precision,
+                       params={"window": TP_WINDOW})  # fmt: skip
     return steps_per_s(spec, target, steps)
 
 
@@ -172,6 +184,16 @@ def main():
         gle_rows.append((n, host, ours_float, ours_fixed))
         print(f"GLE n={n}: host {host:,.0f}, lava float64 {ours_float:,.0f}, lava fixed16 "
               f"{ours_fixed:,.0f} steps/s", flush=True)  # fmt: skip
+    tp_rows = []
+    for rule in ("tptt", "lra"):
+        for n in SIZES:
+            speeds = [target_steps_per_s(rule, target, precision, n, steps)
+                      for target, precision, steps in (("host", "float64", host_steps),
+                                                       ("lava", "float64", lava_steps),
+                                                       ("lava", "fixed16", lava_steps))]  # fmt: skip
+            tp_rows.append((rule, n, *speeds))
+            print(f"{rule} n={n}: host {speeds[0]:,.0f}, lava float64 {speeds[1]:,.0f}, lava "
+                  f"fixed16 {speeds[2]:,.0f} steps/s", flush=True)  # fmt: skip
     draw_graph(DOCS / "lava_graph.png")
     lines = [
         "# The Lava target: speed, and the process graph",
@@ -230,6 +252,25 @@ def main():
     ]
     for n, host, ours_float, ours_fixed in gle_rows:
         lines.append(f"| {n} | {host:,.0f} | {ours_float:,.0f} | {ours_fixed:,.0f} |")
+    lines += [
+        "",
+        "## TPTT and LRA: the recurrent layer with its window, and the readout",
+        "",
+        "`--rule tptt|lra --target lava` builds the perturbation rules' graph: a "
+        "`TargetHidden` process holds W_xh, W_h, b_h, TPTT's inverse V_h, c_h, the hidden "
+        "state and the window of the last K steps in its Vars, a `TargetReadout` holds "
+        "W_hy, b_y and sends W_hy^T dE/dy back in the learning phase (kernels/target_prop.py's "
+        "three phase kernels, the host's). "
+        f"Window K = {TP_WINDOW}, 1 input, 1 output, the same series, default settings "
+        "(TPTT: every entry learns every step; LRA: each entry once, as it leaves).",
+        "",
+        "| rule | hidden | host float64 (steps/s) | Lava float64 (steps/s) | Lava fixed16 "
+        "(steps/s) |",
+        "|---|---|---|---|---|",
+    ]
+    for rule, n, host, ours_float, ours_fixed in tp_rows:
+        lines.append(f"| {rule.upper()} | {n} | {host:,.0f} | {ours_float:,.0f} | "
+                     f"{ours_fixed:,.0f} |")  # fmt: skip
     (DOCS / "lava.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {DOCS / 'lava.md'}")
 
