@@ -15,6 +15,8 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 from timelocal.kernels.codes import (
+    C_STEP,
+    C_UPDATES,
     LOSS_MSE,
     W_INPUT,
     W_TARGET,
@@ -189,6 +191,15 @@ def _loss_value(num, beta, outputs, targets, loss_kind):
 def real_loss(num, loss):
     """A loss from ``step_loss`` as a real number."""
     return to_real(num, loss, 2 * state_frac(num))
+
+
+@njit(cache=True)
+def count_learning_step(counters, learn):
+    """Count a learning step: the ``step`` key of every noise draw and
+    stochastic rounding (GLE, TPTT, LRA; each Lava process counts its own)."""
+    if learn:
+        counters[C_STEP] += 1
+        counters[C_UPDATES] += 1
 
 
 @njit(cache=True)

@@ -35,8 +35,14 @@ Learning per Euler step (the paper's rates are per unit time, hence dt):
 
 import numpy as np
 from numba import njit
-from timelocal.kernels.codes import C_STEP, C_UPDATES
-from timelocal.kernels.forward import loss_value, output_from_pre, rate_and_slope, real_loss
+from timelocal.kernels.codes import C_STEP
+from timelocal.kernels.forward import (
+    count_learning_step,
+    loss_value,
+    output_from_pre,
+    rate_and_slope,
+    real_loss,
+)
 from timelocal.kernels.numeric import (
     add,
     constant,
@@ -267,14 +273,6 @@ def layer_step(num, hp, learn, output, has_target, W, b, w_frac, b_frac, presyn,
 
 
 @njit(cache=True)
-def finish_gle_step(counters, learn):
-    """Count a learning step (the ``step`` key of stochastic rounding)."""
-    if learn:
-        counters[C_STEP] += 1
-        counters[C_UPDATES] += 1
-
-
-@njit(cache=True)
 def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, u, v, rates,
              errors, prime, counters, work, inputs_t, targets_t, has_target, reset):  # fmt: skip
     """One Euler step of the whole network (host schedule). Every layer
@@ -339,5 +337,5 @@ def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r,
             )  # fmt: skip
         if output:
             loss = layer_loss
-    finish_gle_step(counters, learn)
+    count_learning_step(counters, learn)
     return loss

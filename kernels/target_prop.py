@@ -33,8 +33,14 @@ factors (learning rate included) are signals.
 
 import numpy as np
 from numba import njit
-from timelocal.kernels.codes import C_STEP, C_UPDATES, LOSS_MSE, RULE_TPTT
-from timelocal.kernels.forward import loss_value, output_from_pre, rate_and_slope, real_loss
+from timelocal.kernels.codes import C_STEP, LOSS_MSE, RULE_TPTT
+from timelocal.kernels.forward import (
+    count_learning_step,
+    loss_value,
+    output_from_pre,
+    rate_and_slope,
+    real_loss,
+)
 from timelocal.kernels.gle import backproject, load_samples
 from timelocal.kernels.numeric import (
     above,
@@ -613,14 +619,6 @@ def tp_hidden_learn(num, hp, learn, reset, W_xh, W_h, b_h, V_h, c_h, fracs, hidd
 
 
 @njit(cache=True)
-def finish_tp_step(counters, learn):
-    """Count a learning step (the ``step`` key of every draw and rounding)."""
-    if learn:
-        counters[C_STEP] += 1
-        counters[C_UPDATES] += 1
-
-
-@njit(cache=True)
 def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, window_start,
             window_inputs, window_hidden, window_offsets, window_reset, work, rows, boosts,
             inputs_t, targets_t, has_target, reset):  # fmt: skip
@@ -640,5 +638,5 @@ def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, wi
     tp_hidden_learn(num, hp, learn, reset, W_xh, W_h, b_h, V_h, c_h, weight_fracs, hidden,
                     counters, position, window_start, window_inputs, window_hidden,
                     window_offsets, window_reset, work, rows, boosts)  # fmt: skip
-    finish_tp_step(counters, learn)
+    count_learning_step(counters, learn)
     return loss

@@ -19,11 +19,10 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from timelocal.kernels.codes import C_STEP, W_DRATES, W_NOISY_DRATES, W_OUT
-from timelocal.kernels.forward import states_to_real
+from timelocal.kernels.forward import count_learning_step, states_to_real
 from timelocal.kernels.gle import (
     G_OUT,
     backproject,
-    finish_gle_step,
     layer_geometry,
     layer_reset,
     layer_step,
@@ -39,7 +38,6 @@ from timelocal.kernels.perturbation import (
 from timelocal.kernels.target_prop import (
     T_BACK,
     T_OUT,
-    finish_tp_step,
     tp_hidden_learn,
     tp_hidden_spike,
     tp_readout_spike,
@@ -232,7 +230,7 @@ class _GLELayerModel(_Layer):
         if self.last_hidden:
             states_to_real(self.numeric, self.rates, self.real[:n])
             self.real_rates_out.send(self.real[:n])
-        finish_gle_step(self.counters, learn)
+        count_learning_step(self.counters, learn)
 
 
 # -- typed models: what differs between floating_pt and fixed_pt is the types --
@@ -424,7 +422,7 @@ class _TargetHiddenModel(_Layer):
             self.window_position, self.window_start, self.window_inputs, self.window_hidden,
             self.window_offsets, self.window_reset, self.work, self.rows, self.boosts,
         )  # fmt: skip
-        finish_tp_step(self.counters, self.learn)
+        count_learning_step(self.counters, self.learn)
 
 
 class _TargetReadoutModel(_Layer):
@@ -456,7 +454,7 @@ class _TargetReadoutModel(_Layer):
         if not self.learn:
             self.work[T_BACK, :n] = 0
         self.back_out.send(self.work[T_BACK, :n])
-        finish_tp_step(self.counters, self.learn)
+        count_learning_step(self.counters, self.learn)
 
 
 @implements(proc=TargetHidden, protocol=LoihiProtocol)
