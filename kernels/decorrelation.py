@@ -11,7 +11,8 @@ from numba import njit
 from timelocal.kernels.numeric import (
     FRAC_D,
     WIDE,
-    add_change,
+    change_weight,
+    count_weight_saturations,
     mac,
     mul,
     multiplier,
@@ -21,6 +22,7 @@ from timelocal.kernels.numeric import (
     state_frac,
     store_state,
     sub,
+    weight_rounding,
     zero,
 )
 
@@ -49,16 +51,20 @@ def decorrelation_update(num, decorrelation, weight_fracs, drates, rate, scratch
     mantissa, shift_of_factor = multiplier(num, -rate)
     # change = (-eps x_i) * (v_j - x_i D_ij): (a + WIDE) + a bits -> D's bits.
     shift = 2 * a_frac + WIDE - frac
+    saturated = 0
+    rounding = weight_rounding(num, shift)
     for i in range(n):
         xi = drates[i]
         factor = scaled(num, xi, mantissa, shift_of_factor, -WIDE)
         key = rounding_key(num, seed, step, D_ROUNDING_OFFSET + i)
         for j in range(n):
-            # D[i, j] is read once (add_change counts the read) for both uses.
+            # D[i, j] is read once (change_weight counts the read) for both uses.
             residual = sub(num, scratch[j], mul(num, xi, decorrelation[i, j], frac))
-            decorrelation[i, j] = add_change(
-                num, decorrelation[i, j], mul(num, factor, residual, 0), shift, key, j, counters
+            decorrelation[i, j], flag = change_weight(
+                num, decorrelation[i, j], mul(num, factor, residual, 0), rounding, key, j
             )
+            saturated += flag
+    count_weight_saturations(counters, saturated)
 
 
 @njit(cache=True)

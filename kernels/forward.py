@@ -176,7 +176,7 @@ def loss_value(num, beta, outputs, targets, loss_kind):
     """l_t: ``step_loss`` in float, ``squared_error_exact`` in fixed point."""
 
 
-@overload(loss_value, inline="always")
+@overload(loss_value)
 def _loss_value(num, beta, outputs, targets, loss_kind):
     if fixed_type(num):
         return lambda num, beta, outputs, targets, loss_kind: squared_error_exact(

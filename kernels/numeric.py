@@ -22,7 +22,9 @@ Fixed point, as implemented here:
   (``counters[C_SAT_*]``).
 - Weight changes are formed at full precision and rounded to the weight's
   unit once, stochastically (a counter-based uniform, so the run is
-  reproducible) or to nearest, as the precision says.
+  reproducible) or to nearest, as the precision says. A loop over a matrix
+  takes its rounding (``weight_rounding``) once and counts its saturated
+  weights once (``count_weight_saturations``), so it vectorises.
 - tanh is a piecewise-linear table over [0, 8) with odd symmetry.
 - Gaussian noise is a scaled sum of four 16-bit uniforms from one hash.
 
@@ -31,6 +33,10 @@ The counting build (the profiler's check, runtime/profile.py): the records
 and every primitive adds what it does to it by kind (codes.O_*). The same rule
 kernels compiled for a counting record count their own operations; for the
 plain records ``tally`` is empty and compiles away.
+
+The primitives are ordinary overloads, not inlined in Numba's IR: LLVM
+inlines them after linking (the same machine code), and the kernels compile
+in about half the time (benchmarks/speed.py reports the start-up).
 """
 
 import math
@@ -56,7 +62,10 @@ from timelocal.kernels.codes import (
     O_SHIFT,
     O_WRITE,
 )
-from timelocal.kernels.rng import counter_hash, gaussian, mix64
+from timelocal.kernels.rng import counter_hash, gaussian
+
+_LOW32 = np.uint64(0xFFFFFFFF)
+_GOLDEN32 = np.uint32(0x9E3779B9)
 
 # Random stream of the stochastic rounding of weight changes (see rng.py).
 ROUNDING = 4
@@ -117,7 +126,7 @@ def tally(num, kind, amount):
     """Count ``amount`` operations of ``kind`` (counting build only)."""
 
 
-@overload(tally, inline="always")
+@overload(tally)
 def _tally(num, kind, amount):
     if counting_type(num):
 
@@ -132,7 +141,7 @@ def zero(num):
     """The accumulator's zero (no operation)."""
 
 
-@overload(zero, inline="always")
+@overload(zero)
 def _zero(num):
     if fixed_type(num):
         return lambda num: np.int64(0)
@@ -141,10 +150,11 @@ def _zero(num):
 
 @njit(cache=True)
 def _shift_round(value, shift):
-    """value * 2^-shift rounded to nearest (ties up); a negative shift scales up."""
-    if shift <= 0:
-        return value << -shift
-    return (value + (np.int64(1) << (shift - 1))) >> shift
+    """value * 2^-shift rounded to nearest (ties up); a negative shift scales
+    up. No branch on the shift: in a loop, its selects are hoisted and the
+    loop vectorises."""
+    down = max(shift, 0)
+    return ((value << max(-shift, 0)) + ((np.int64(1) << down) >> 1)) >> down
 
 
 @njit(cache=True)
@@ -162,7 +172,7 @@ def mul(num, x, y, shift):
     """x * y: in fixed point, the exact product shifted right by ``shift``."""
 
 
-@overload(mul, inline="always")
+@overload(mul)
 def _mul(num, x, y, shift):
     if fixed_type(num):
 
@@ -185,7 +195,7 @@ def mac(num, acc, x, y, shift):
     shifted right by ``shift``, rounded, before the add)."""
 
 
-@overload(mac, inline="always")
+@overload(mac)
 def _mac(num, acc, x, y, shift):
     if fixed_type(num):
 
@@ -207,7 +217,7 @@ def read(num, value):
     """A weight (or optimiser state) read from memory: counted, unchanged."""
 
 
-@overload(read, inline="always")
+@overload(read)
 def _read(num, value):
     def impl(num, value):
         tally(num, O_READ, 1)
@@ -221,7 +231,7 @@ def synapse(num, acc, weight, x, shift):
     weight read too): acc + weight * x."""
 
 
-@overload(synapse, inline="always")
+@overload(synapse)
 def _synapse(num, acc, weight, x, shift):
     def impl(num, acc, weight, x, shift):
         tally(num, O_READ, 1)
@@ -234,7 +244,7 @@ def add(num, x, y):
     """x + y (same format)."""
 
 
-@overload(add, inline="always")
+@overload(add)
 def _add(num, x, y):
     def impl(num, x, y):
         tally(num, O_ADD, 1)
@@ -247,7 +257,7 @@ def sub(num, x, y):
     """x - y (same format)."""
 
 
-@overload(sub, inline="always")
+@overload(sub)
 def _sub(num, x, y):
     def impl(num, x, y):
         tally(num, O_ADD, 1)
@@ -260,7 +270,7 @@ def above(num, x, threshold):
     """x > threshold (a compare)."""
 
 
-@overload(above, inline="always")
+@overload(above)
 def _above(num, x, threshold):
     def impl(num, x, threshold):
         tally(num, O_SELECT, 1)
@@ -273,7 +283,7 @@ def maximum(num, x, y):
     """max(x, y) (a compare and select)."""
 
 
-@overload(maximum, inline="always")
+@overload(maximum)
 def _maximum(num, x, y):
     def impl(num, x, y):
         tally(num, O_SELECT, 1)
@@ -286,7 +296,7 @@ def minimum(num, x, y):
     """min(x, y) (a compare and select)."""
 
 
-@overload(minimum, inline="always")
+@overload(minimum)
 def _minimum(num, x, y):
     def impl(num, x, y):
         tally(num, O_SELECT, 1)
@@ -299,7 +309,7 @@ def exponential(num, x):
     """exp(x) (float only: softmax)."""
 
 
-@overload(exponential, inline="always")
+@overload(exponential)
 def _exponential(num, x):
     def impl(num, x):
         tally(num, O_LOOKUP, 1)
@@ -312,7 +322,7 @@ def logarithm(num, x):
     """log(x) (float only: cross-entropy)."""
 
 
-@overload(logarithm, inline="always")
+@overload(logarithm)
 def _logarithm(num, x):
     def impl(num, x):
         tally(num, O_LOOKUP, 1)
@@ -325,7 +335,7 @@ def root(num, x):
     """sqrt(x) (float only: Adam), counted with the divisions."""
 
 
-@overload(root, inline="always")
+@overload(root)
 def _root(num, x):
     def impl(num, x):
         tally(num, O_DIV, 1)
@@ -340,7 +350,7 @@ def square_root(num, x, frac):
     floating point), counted with the divisions."""
 
 
-@overload(square_root, inline="always")
+@overload(square_root)
 def _square_root(num, x, frac):
     if fixed_type(num):
 
@@ -386,7 +396,7 @@ def rescale(num, value, shift):
     """A value moved to ``shift`` fewer fraction bits (float: unchanged)."""
 
 
-@overload(rescale, inline="always")
+@overload(rescale)
 def _rescale(num, value, shift):
     if fixed_type(num):
 
@@ -403,7 +413,7 @@ def divide(num, numerator, denominator, shift):
     bits than numerator / denominator have, rounded to nearest."""
 
 
-@overload(divide, inline="always")
+@overload(divide)
 def _divide(num, numerator, denominator, shift):
     if fixed_type(num):
 
@@ -428,7 +438,7 @@ def constant(num, value, frac):
     """A real constant (a hyper-parameter) in a format with ``frac`` fraction bits."""
 
 
-@overload(constant, inline="always")
+@overload(constant)
 def _constant(num, value, frac):
     if fixed_type(num):
         return lambda num, value, frac: np.int64(np.round(value * 2.0**frac))
@@ -439,7 +449,7 @@ def store_state(num, value, counters):
     """A value stored as a state (saturating in fixed point)."""
 
 
-@overload(store_state, inline="always")
+@overload(store_state)
 def _store_state(num, value, counters):
     if fixed_type(num):
 
@@ -455,7 +465,7 @@ def store_error(num, value, counters):
     """A value stored as an error (saturating in fixed point)."""
 
 
-@overload(store_error, inline="always")
+@overload(store_error)
 def _store_error(num, value, counters):
     if fixed_type(num):
 
@@ -471,7 +481,7 @@ def store_signal(num, value, counters):
     """A value stored as a learning signal (saturating in fixed point)."""
 
 
-@overload(store_signal, inline="always")
+@overload(store_signal)
 def _store_signal(num, value, counters):
     if fixed_type(num):
 
@@ -487,7 +497,7 @@ def store_weight(num, value, counters):
     """A value stored as a weight (saturating in fixed point)."""
 
 
-@overload(store_weight, inline="always")
+@overload(store_weight)
 def _store_weight(num, value, counters):
     if fixed_type(num):
 
@@ -527,7 +537,7 @@ def activation(num, value):
     """phi = tanh: float tanh, or the piecewise-linear table."""
 
 
-@overload(activation, inline="always")
+@overload(activation)
 def _activation(num, value):
     if fixed_type(num):
 
@@ -561,7 +571,7 @@ def noise(num, seed, stream, step, index, sigma):
     """sigma * N(0, 1) in the state format (fixed: sigma is fixed in num)."""
 
 
-@overload(noise, inline="always")
+@overload(noise)
 def _noise(num, seed, stream, step, index, sigma):
     if fixed_type(num):
 
@@ -582,7 +592,7 @@ def _tally_gaussian(num):
     """One scaled Gaussian draw: the draw, the scaling (and its shift)."""
 
 
-@overload(_tally_gaussian, inline="always")
+@overload(_tally_gaussian)
 def _tally_gaussian_impl(num):
     fixed = fixed_type(num)
 
@@ -601,7 +611,7 @@ def weight_noise_scale(num, sigma, frac):
     once per matrix, not per weight."""
 
 
-@overload(weight_noise_scale, inline="always")
+@overload(weight_noise_scale)
 def _weight_noise_scale(num, sigma, frac):
     if fixed_type(num):
         return lambda num, sigma, frac: noise_gain(sigma, frac)
@@ -619,7 +629,7 @@ def weight_noise(num, seed, stream, step, index, scale):
     """sigma * N(0, 1) in a weight format; ``scale`` from ``weight_noise_scale``."""
 
 
-@overload(weight_noise, inline="always")
+@overload(weight_noise)
 def _weight_noise(num, seed, stream, step, index, scale):
     if fixed_type(num):
 
@@ -636,79 +646,132 @@ def _weight_noise(num, seed, stream, step, index, scale):
     return impl
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+def weight_rounding(num, shift):
+    """How a weight change with ``shift`` more fraction bits than its weight
+    is rounded and stored, worked out once for a loop over a matrix: (scale
+    up, scale down, nearest's half unit, the uniform's two shifts, stochastic,
+    the weight's lowest and highest value).
+
+    Kept in the loop's own variables (not read from ``num`` inside it), and
+    free of branches on the shift, the loop vectorises."""
+
+
+@overload(weight_rounding)
+def _weight_rounding(num, shift):
+    if fixed_type(num):
+
+        def fixed(num, shift):
+            down = max(shift, 0)
+            return (max(-shift, 0), down, (np.int64(1) << down) >> 1,
+                    np.uint32(32 - min(down, 32)), max(down - 32, 0), num.stochastic,
+                    np.int64(num.w_lo), np.int64(num.w_hi))  # fmt: skip
+
+        return fixed
+    return lambda num, shift: (0, 0, 0, np.uint32(0), 0, False, 0, 0)
 
 
 @njit(cache=True)
-def round_change(change, shift, stochastic, key, index):
-    """A weight change with ``shift`` extra fraction bits, in weight units:
+def round_change(change, rounding, key, index):
+    """A weight change in weight units (``rounding`` from ``weight_rounding``):
     stochastic (add a uniform in [0, 2^shift) before the floor shift: unbiased,
-    and keeps changes smaller than one unit alive) or to nearest. The uniform
-    is mix64(key + index * golden): ``key`` is one counter hash per row."""
-    if shift <= 0:
-        return change << -shift
+    and keeps changes smaller than one unit alive) or to nearest. A negative
+    shift scales the change up.
+
+    The uniform is the top ``shift`` bits of (key + index * golden) mod 2^32,
+    the 32-bit ``key`` being a fresh counter hash per row and step: each
+    weight's uniform is exactly uniform and independent from step to step,
+    and within a row the uniforms are a randomly shifted Weyl sequence (evenly
+    spread, no multiply per weight). Beyond 32 extra bits the uniform's lowest
+    ``shift - 32`` bits are zero: the rounding is then biased by less than
+    2^-32 of a weight unit."""
+    up, down, half, uniform_down, uniform_up, stochastic, _, _ = rounding
     if stochastic:
-        mask = (np.uint64(1) << np.uint64(shift)) - np.uint64(1)
-        bits = mix64(key + np.uint64(index) * _GOLDEN)
-        return (change + np.int64(bits & mask)) >> shift
-    return _shift_round(change, shift)
+        bits = np.uint32(key + np.uint32(np.uint32(index) * _GOLDEN32))
+        offset = np.int64(bits >> uniform_down) << uniform_up
+    else:
+        offset = half
+    return ((change << up) + offset) >> down
 
 
 def rounding_key(num, seed, step, row):
     """The per-row key of stochastic rounding's uniforms (float: unused, 0)."""
 
 
-@overload(rounding_key, inline="always")
+@overload(rounding_key)
 def _rounding_key(num, seed, step, row):
     if fixed_type(num):
 
         def fixed(num, seed, step, row):
             if num.stochastic:
                 tally(num, O_RANDOM, 1)
-            return counter_hash(seed, ROUNDING, step, row)
+            return np.uint32(counter_hash(seed, ROUNDING, step, row) & _LOW32)
 
         return fixed
-    return lambda num, seed, step, row: np.uint64(0)
+    return lambda num, seed, step, row: np.uint32(0)
 
 
-def add_change(num, weight, change, shift, key, index, counters):
-    """weight + change; in fixed point ``change`` has ``shift`` more fraction
-    bits than the weight and is rounded once (``key``, ``index``: the uniform
-    of stochastic rounding), then the sum saturates."""
+def change_weight(num, weight, change, rounding, key, index):
+    """weight + change, and whether the sum saturated (1 or 0). In fixed point
+    ``change`` has more fraction bits than the weight and is rounded once
+    (``rounding`` from ``weight_rounding``; ``key``, ``index``: the uniform of
+    stochastic rounding), then the sum saturates. A loop over a matrix sums
+    the flags and counts them once (``count_weight_saturations``): with no
+    other store than the weight's, the loop vectorises."""
 
 
-@overload(add_change, inline="always")
-def _add_change(num, weight, change, shift, key, index, counters):
+@overload(change_weight)
+def _change_weight(num, weight, change, rounding, key, index):
     if fixed_type(num):
 
-        def impl(num, weight, change, shift, key, index, counters):
+        def impl(num, weight, change, rounding, key, index):
             tally(num, O_READ, 1)
             tally(num, O_ADD, 1)
             tally(num, O_SHIFT, 1)
             tally(num, O_SELECT, 1)
             tally(num, O_WRITE, 1)
-            if num.stochastic:
+            if rounding[5]:
                 tally(num, O_RANDOM, 1)
-            rounded = round_change(np.int64(change), shift, num.stochastic, key, index)
-            return _saturate(np.int64(weight) + rounded, num.w_lo, num.w_hi, counters,
-                             C_SAT_WEIGHTS)  # fmt: skip
+            total = np.int64(weight) + round_change(np.int64(change), rounding, key, index)
+            stored = min(max(total, rounding[6]), rounding[7])
+            return stored, np.int64(stored != total)
 
         return impl
 
-    def impl_float(num, weight, change, shift, key, index, counters):
+    def impl_float(num, weight, change, rounding, key, index):
         tally(num, O_READ, 1)
         tally(num, O_ADD, 1)
         tally(num, O_WRITE, 1)
-        return weight + change
+        return weight + change, np.int64(0)
 
     return impl_float
+
+
+@njit(cache=True)
+def count_weight_saturations(counters, saturated):
+    """Add a loop's count of saturated weight stores to the counters."""
+    counters[C_SAT_WEIGHTS] += saturated
+
+
+def add_change(num, weight, change, shift, key, index, counters):
+    """``change_weight`` for a single weight: the saturation is counted here."""
+
+
+@overload(add_change)
+def _add_change(num, weight, change, shift, key, index, counters):
+    def impl(num, weight, change, shift, key, index, counters):
+        stored, saturated = change_weight(num, weight, change, weight_rounding(num, shift), key,
+                                          index)  # fmt: skip
+        counters[C_SAT_WEIGHTS] += saturated
+        return stored
+
+    return impl
 
 
 def to_real(num, value, frac):
     """The real number a stored value stands for (float: itself)."""
 
 
-@overload(to_real, inline="always")
+@overload(to_real)
 def _to_real(num, value, frac):
     if fixed_type(num):
         return lambda num, value, frac: np.float64(value) * 2.0**-frac
@@ -719,7 +782,7 @@ def from_real(num, value, counters):
     """A real sample value (input or target) as a state, rounded and saturated."""
 
 
-@overload(from_real, inline="always")
+@overload(from_real)
 def _from_real(num, value, counters):
     if fixed_type(num):
 
@@ -741,7 +804,7 @@ def state_frac(num):
     """Fraction bits of states (0 in float: shifts are then ignored)."""
 
 
-@overload(state_frac, inline="always")
+@overload(state_frac)
 def _state_frac(num):
     if fixed_type(num):
         return lambda num: num.a_frac
@@ -752,7 +815,7 @@ def error_frac(num):
     """Fraction bits of errors (0 in float)."""
 
 
-@overload(error_frac, inline="always")
+@overload(error_frac)
 def _error_frac(num):
     if fixed_type(num):
         return lambda num: num.e_frac
@@ -763,7 +826,7 @@ def signal_frac(num):
     """Fraction bits of learning signals (0 in float)."""
 
 
-@overload(signal_frac, inline="always")
+@overload(signal_frac)
 def _signal_frac(num):
     if fixed_type(num):
         return lambda num: num.g_frac
@@ -779,7 +842,7 @@ def multiplier(num, factor):
     by: float: the factor itself; fixed: a 16-bit mantissa and a shift."""
 
 
-@overload(multiplier, inline="always")
+@overload(multiplier)
 def _multiplier(num, factor):
     if fixed_type(num):
         return lambda num, factor: fixed_multiplier(factor)
@@ -799,7 +862,7 @@ def scaled(num, value, mantissa, shift_of_factor, shift):
     """value * factor * 2^-shift (float: value * factor), rounded to nearest."""
 
 
-@overload(scaled, inline="always")
+@overload(scaled)
 def _scaled(num, value, mantissa, shift_of_factor, shift):
     if fixed_type(num):
 

@@ -61,7 +61,9 @@ from timelocal.kernels.numeric import (
     activation,
     add,
     add_change,
+    change_weight,
     constant,
+    count_weight_saturations,
     divide,
     error_frac,
     mac,
@@ -80,6 +82,7 @@ from timelocal.kernels.numeric import (
     sub,
     weight_noise,
     weight_noise_scale,
+    weight_rounding,
     zero,
 )
 from timelocal.kernels.optim import apply_update
@@ -163,16 +166,20 @@ def matrix_update(num, W, apply, signal, presyn, shift, seed, step, key_offset, 
     each change is rounded once, as the precision says, and the weight
     saturates); otherwise write it into W (a gradient buffer for Adam, float
     only). Stochastic rounding draws one counter hash per row."""
+    saturated = 0
+    rounding = weight_rounding(num, shift)
     for i in range(W.shape[0]):
         s = signal[i]
         if apply:
             key = rounding_key(num, seed, step, key_offset + i)
             for j in range(W.shape[1]):
-                W[i, j] = add_change(num, W[i, j], mul(num, s, presyn[j], 0), shift, key, j,
-                                     counters)  # fmt: skip
+                W[i, j], flag = change_weight(num, W[i, j], mul(num, s, presyn[j], 0),
+                                              rounding, key, j)  # fmt: skip
+                saturated += flag
         else:
             for j in range(W.shape[1]):
                 W[i, j] = mul(num, s, presyn[j], 0)
+    count_weight_saturations(counters, saturated)
 
 
 @njit(cache=True)
@@ -237,6 +244,8 @@ def wp_matrix_update(num, W, apply, mantissa, shift_of_factor, loss_delta, seed,
     scale = weight_noise_scale(num, sigma, frac)
     e_frac = error_frac(num)
     cols = W.shape[1]
+    saturated = 0
+    rounding = weight_rounding(num, e_frac)
     for i in range(W.shape[0]):
         for j in range(cols):
             p = offset + i * cols + j
@@ -246,9 +255,11 @@ def wp_matrix_update(num, W, apply, mantissa, shift_of_factor, loss_delta, seed,
             change = scaled(num, mul(num, loss_delta, perturbation, 0), mantissa,
                             shift_of_factor, 0)  # fmt: skip
             if apply:
-                W[i, j] = add_change(num, W[i, j], change, e_frac, key, p, counters)
+                W[i, j], flag = change_weight(num, W[i, j], change, rounding, key, p)
+                saturated += flag
             else:
                 W[i, j] = change
+    count_weight_saturations(counters, saturated)
 
 
 @njit(cache=True)

@@ -85,8 +85,20 @@ def test_square_root_is_the_exact_integer_floor_root(x, frac):
         assert root**2 <= x << frac < (root + (1 << (frac // 2))) ** 2
 
 
+@njit
+def _rounded_over_steps(num, change, shift, row, index, steps):
+    """One weight's stochastically rounded change at each of ``steps`` steps,
+    with the keys the kernels use (one counter hash per row and step)."""
+    counters = np.zeros(codes.N_COUNTERS, np.int64)
+    out = np.empty(steps, np.int64)
+    for t in range(steps):
+        key = numeric.rounding_key(num, 7, t, row)
+        out[t] = numeric.add_change(num, 0, change, shift, key, index, counters)
+    return out
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.integers(-(2**15), 2**15 - 1), st.integers(-(2**40), 2**40), st.integers(1, 30))
+@given(st.integers(-(2**15), 2**15 - 1), st.integers(-(2**40), 2**40), st.integers(-8, 40))
 def test_nearest_weight_change_is_exact_and_saturates(weight, change, shift):
     counters = np.zeros(codes.N_COUNTERS, np.int64)
     got = _add_change(NEAREST, weight, change, shift, np.uint64(1), 0, counters)
@@ -107,6 +119,20 @@ def test_stochastic_rounding_is_unbiased_for_changes_below_one_unit():
         # 4000 draws of a value in {floor, floor + 1}: std of the mean <= 0.5 / sqrt(4000).
         assert abs(mean - expected) < 0.03, (change, mean, expected)
         assert set(draws) <= {np.floor(expected), np.floor(expected) + 1}
+
+
+@pytest.mark.parametrize(("change", "shift"), [(3 << 16, 20), (-123456, 24), (5 << 34, 36)])
+def test_each_weights_stochastic_rounding_is_unbiased_over_steps(change, shift):
+    """The kernels' uniforms: per weight, a fresh one every step. Each of a few
+    weights of two rows, over 4000 steps, rounds to its exact change on
+    average (also beyond 32 extra bits, where the uniform has 32)."""
+    expected = change / 2**shift
+    for row in (0, 911):
+        for index in (0, 1, 255, 70000):
+            draws = _rounded_over_steps(RECORD, change, shift, row, index, 4000)
+            assert set(draws) <= {np.floor(expected), np.floor(expected) + 1}
+            # A value in {floor, floor + 1}: the mean's std is <= 0.5 / sqrt(4000) = 0.008.
+            assert abs(draws.mean() - expected) < 0.035, (row, index, draws.mean(), expected)
 
 
 @pytest.mark.parametrize("a_frac", [8, 12, 16])
