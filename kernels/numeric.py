@@ -65,7 +65,6 @@ from timelocal.kernels.codes import (
 from timelocal.kernels.rng import counter_hash, gaussian
 
 _LOW32 = np.uint64(0xFFFFFFFF)
-_GOLDEN32 = np.uint32(0x9E3779B9)
 
 # Random stream of the stochastic rounding of weight changes (see rng.py).
 ROUNDING = 4
@@ -663,11 +662,11 @@ def _weight_rounding(num, shift):
         def fixed(num, shift):
             down = max(shift, 0)
             return (max(-shift, 0), down, (np.int64(1) << down) >> 1,
-                    np.uint32(32 - min(down, 32)), max(down - 32, 0), num.stochastic,
+                    np.uint64(32 - min(down, 32)), max(down - 32, 0), num.stochastic,
                     np.int64(num.w_lo), np.int64(num.w_hi))  # fmt: skip
 
         return fixed
-    return lambda num, shift: (0, 0, 0, np.uint32(0), 0, False, 0, 0)
+    return lambda num, shift: (0, 0, 0, np.uint64(0), 0, False, 0, 0)
 
 
 @njit(cache=True)
@@ -677,17 +676,20 @@ def round_change(change, rounding, key, index):
     and keeps changes smaller than one unit alive) or to nearest. A negative
     shift scales the change up.
 
-    The uniform is the top ``shift`` bits of (key + index * golden) mod 2^32,
-    the 32-bit ``key`` being a fresh counter hash per row and step: each
-    weight's uniform is exactly uniform and independent from step to step,
-    and within a row the uniforms are a randomly shifted Weyl sequence (evenly
-    spread, no multiply per weight). Beyond 32 extra bits the uniform's lowest
-    ``shift - 32`` bits are zero: the rounding is then biased by less than
-    2^-32 of a weight unit."""
+    The uniform is the top ``shift`` bits of (offset + index * stride) mod
+    2^32, where ``key``, a fresh counter hash per row and step, gives the
+    offset (its low word) and the odd stride (its high word). Each weight's
+    uniform is exactly uniform and independent from step to step; two
+    weights of a row differ by a multiple of the stride, which is new every
+    step, so their roundings are not tied to each other; and the loop over a
+    row needs no multiply per weight (the stride is added). Beyond 32 extra
+    bits the uniform's lowest ``shift - 32`` bits are zero: the rounding is
+    then biased by less than 2^-32 of a weight unit."""
     up, down, half, uniform_down, uniform_up, stochastic, _, _ = rounding
     if stochastic:
-        bits = np.uint32(key + np.uint32(np.uint32(index) * _GOLDEN32))
-        offset = np.int64(bits >> uniform_down) << uniform_up
+        stride = (key >> np.uint64(32)) | np.uint64(1)
+        bits = ((key + np.uint64(index) * stride) & _LOW32) >> np.uint64(uniform_down)
+        offset = np.int64(bits) << uniform_up
     else:
         offset = half
     return ((change << up) + offset) >> down
@@ -704,10 +706,10 @@ def _rounding_key(num, seed, step, row):
         def fixed(num, seed, step, row):
             if num.stochastic:
                 tally(num, O_RANDOM, 1)
-            return np.uint32(counter_hash(seed, ROUNDING, step, row) & _LOW32)
+            return counter_hash(seed, ROUNDING, step, row)
 
         return fixed
-    return lambda num, seed, step, row: np.uint32(0)
+    return lambda num, seed, step, row: np.uint64(0)
 
 
 def change_weight(num, weight, change, rounding, key, index):

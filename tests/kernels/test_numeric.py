@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from numba import njit
 from timelocal import Network, NetworkSpec
 from timelocal.kernels import codes, numeric
+from timelocal.kernels.rng import counter_hash
 from timelocal.runtime.errors import SpecError
 from timelocal.runtime.precision import PRESETS, Format, noise_std, parse_precision
 
@@ -112,7 +113,9 @@ def test_stochastic_rounding_is_unbiased_for_changes_below_one_unit():
     counters = np.zeros(codes.N_COUNTERS, np.int64)
     shift = 20
     for change in (1, 3 << 16, -(5 << 15), 123456):
-        draws = [_add_change(RECORD, 0, change, shift, np.uint64(k), j, counters)
+        # 40 rows' keys (counter hashes, as the kernels draw them), 100 weights each.
+        draws = [_add_change(RECORD, 0, change, shift, np.uint64(counter_hash(3, 4, 5, k)), j,
+                             counters)
                  for k in range(40) for j in range(100)]  # fmt: skip
         mean = np.mean(draws)
         expected = change / 2**shift
