@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/gle_mnist1d.py
 	$(BIN)/python benchmarks/gle_teacher.py
 	$(BIN)/python benchmarks/target_prop.py
+	$(BIN)/python benchmarks/copy_memory.py
 	$(BIN)/python benchmarks/results.py
 
 lint: $(STAMP)

@@ -26,6 +26,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPORTS = [
     ("mackey_glass.md", "mackey_glass.py", "seed 000: NP, WP, ANP, their D variants and BPTT"),
     ("fixed_point.md", "fixed_point.py", "seed 000's DANP in float32, fixed16 and loihi8"),
+    ("copy_memory.md", "copy_memory.py", "seed 000: copy memory, every rule, fixed16 and Lava"),
     ("teacher.md", "gle_teacher.py", "seed 003: GLE teacher/student (Fig. 4, 5)"),
     ("mnist1d.md", "gle_mnist1d.py", "seed 003: GLE on MNIST-1D"),
     ("target_prop.md", "target_prop.py", "seeds 004 and 002: TPTT and LRA"),

@@ -28,9 +28,9 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import provenance, scores
 except ImportError:
-    from common import provenance
+    from common import provenance, scores
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SEEDS = (0, 1, 2)
@@ -132,17 +132,6 @@ def experiments(quick: bool) -> list[dict]:
     return rows
 
 
-def scores(net: Network, part: tuple) -> tuple[float, float]:
-    """(per scored step, per whole sequence) accuracy on a test part."""
-    inputs, targets, has_target, reset, scored = part
-    outputs = net.predict(inputs, targets, reset=reset).outputs
-    mask = scored & has_target
-    right = outputs.argmax(1) == targets.argmax(1)
-    starts = list(np.flatnonzero(reset)) + [len(reset)]
-    whole = [np.all(right[a:b][mask[a:b]]) for a, b in zip(starts[:-1], starts[1:], strict=True)]
-    return float(right[mask].mean()), float(np.mean(whole))
-
-
 def run(job: tuple) -> dict:
     """One network on one task: (row, seed, precision, loss)."""
     row, seed, precision, loss = job
@@ -161,7 +150,7 @@ def run(job: tuple) -> dict:
     for k in range(EVALS):
         part = slice(k * steps // EVALS, (k + 1) * steps // EVALS)
         net.learn(inputs[part], targets[part], reset=reset[part])
-        curve.append(scores(net, stream.test))
+        curve.append(scores(net, stream.test)[:2])
     return {"label": row["label"], "table": row["table"], "seed": seed, "precision": precision,
             "loss": loss, "curve": curve, "steps": steps, "sequences": int(reset.sum()),
             "seconds": time.perf_counter() - started, "saturations": net.saturations}  # fmt: skip
