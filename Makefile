@@ -35,6 +35,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mackey_glass.py
+	$(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/fixed_point.py
 	$(BIN)/python benchmarks/latency.py
