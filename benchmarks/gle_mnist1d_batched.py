@@ -1,0 +1,169 @@
+"""Diagnostic for the MNIST-1D benchmark: seed 003's own training set-up,
+run on timelocal's GLE kernels but outside its runtime, to tell what online
+learning one sample at a time costs from what the rule itself learns.
+
+Set-up (the GLE authors' public MNIST-1D code, read for its settings): 6
+hidden layers of 53 units (14,956 parameters, seed 003's "15k"), of which
+the first 36 of each layer are lagged units with tau_r = dt (half of them
+tau_m = tau/2, half tau_m = tau) and the last 17 LE units (tau_m = tau_r =
+tau); dt = 0.2, tau = 1.2; MNIST-1D generated at 360 points a sample (one
+per Euler step); the label is the target at every step; a sample's class is
+the argmax of its outputs summed over its steps. ``--batch`` samples run in
+lockstep, each with its own neurons, sharing the weights; every Euler step
+the mean of their GLE updates is one Adam step. The time constants stay
+fixed. ``tau_r = dt`` lies below ALGORITHMS.md's bound tau_min >= 2 dt, so
+the time constants are written into the state directly (no tau learning, so
+nothing clips them); ``--tau-r-lagged 0.4`` keeps to the bound.
+
+Prints the test accuracy after every epoch, and the training-set accuracy
+without learning beside it (the accuracy measured while learning flatters:
+the weights move toward the batch in hand).
+
+    python benchmarks/gle_mnist1d_batched.py --epochs 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+
+from timelocal import Network, NetworkSpec  # noqa: E402
+from timelocal.kernels.codes import OPT_ADAM  # noqa: E402
+from timelocal.kernels.gle import G_OUT, gle_step  # noqa: E402
+from timelocal.kernels.optim import apply_update  # noqa: E402
+from timelocal.runtime.errors import StreamError  # noqa: E402
+
+CLASSES = 10
+
+
+@njit(cache=True)
+def run_batch(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, potentials,
+              traces, rates, errors, slopes, counters, work, inputs, targets, reset, outputs,
+              moment1, moment2, adam):  # fmt: skip
+    """``inputs`` (steps, batch, 1) and ``targets`` (steps, batch, classes):
+    every step, each sequence b steps its own neurons (row b of the neuron
+    arrays) from the shared weights; with ``learn``, the GLE updates (the
+    spec's learning rate is 1) are averaged into one Adam step. ``adam``:
+    learning rate, beta1, beta2, eps, and the update count so far."""
+    before = params.copy()
+    change = np.zeros_like(params)
+    batch = inputs.shape[1]
+    for t in range(inputs.shape[0]):
+        change[:] = 0.0
+        for b in range(batch):
+            gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r,
+                     potentials[b], traces[b], rates[b], errors[b], slopes[b], counters, work,
+                     inputs[t, b], targets[t, b], True, reset[t])  # fmt: skip
+            for k in range(outputs.shape[2]):
+                outputs[t, b, k] = work[G_OUT, k]
+            if learn:
+                for p in range(params.shape[0]):
+                    change[p] += params[p] - before[p]
+                    params[p] = before[p]
+        if learn:
+            for p in range(params.shape[0]):
+                change[p] = -change[p] / batch  # the mean update as a gradient to descend
+            adam[4] += 1.0
+            apply_update(num, params, change, moment1, moment2, adam[4], OPT_ADAM, adam[0],
+                         adam[1], adam[2], adam[3])  # fmt: skip
+            before[:] = params
+
+
+def mnist1d_at(points: int) -> dict:
+    """The standard MNIST-1D set (5000 samples, seed 42) generated at
+    ``points`` points a sample."""
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError:
+        raise StreamError("needs the mnist1d package: pip install 'timelocal[tasks]'") from None
+    args = get_dataset_args()
+    args.final_seq_length = points
+    return make_dataset(args)
+
+
+class Batched:
+    """A GLE network with ``batch`` copies of its neurons."""
+
+    def __init__(self, spec: NetworkSpec, batch: int, adam: tuple):
+        self.net = Network(spec)
+        self.batch = batch
+        n = spec.n_neurons
+        self.neurons = [np.zeros((batch, n)) for _ in range(4)] + [np.ones((batch, n))]
+        self.moments = np.zeros(spec.n_params), np.zeros(spec.n_params)
+        self.adam = np.array([*adam, 0.0])
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray, learn: bool) -> float:
+        """Runs the samples in batches; the share whose summed outputs peak
+        at the label (a last incomplete batch is left out)."""
+        target, s, B = self.net.target, self.net.state, self.batch
+        points = x.shape[1]
+        reset = np.zeros(points, bool)
+        reset[0] = True
+        outputs = np.zeros((points, B, CLASSES))
+        right = 0
+        for start in range(0, len(y) - B + 1, B):
+            labels = y[start : start + B]
+            inputs = np.ascontiguousarray(x[start : start + B].T[:, :, None])
+            targets = np.ascontiguousarray(
+                np.broadcast_to(np.eye(CLASSES)[labels], (points, B, CLASSES))
+            )
+            run_batch(target.numeric, target.hyper, learn, target.sizes, target.fan_ins,
+                      s["params"], s["weight_fracs"], s["tau_m"], s["tau_r"], *self.neurons,
+                      s["counters"], target.scratch["work"], inputs, targets, reset, outputs,
+                      *self.moments, self.adam)  # fmt: skip
+            right += int((outputs.sum(axis=0).argmax(axis=1) == labels).sum())
+        return right / (len(y) // B * B)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's")
+    parser.add_argument("--points", type=int, default=360, help="Euler steps a sample")
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--hidden", type=int, default=53)
+    parser.add_argument("--lagged", type=int, default=36, help="lagged units per layer")
+    parser.add_argument("--dt", type=float, default=0.2)
+    parser.add_argument("--tau", type=float, default=1.2)
+    parser.add_argument("--tau-r-lagged", type=float, default=None, help="default: dt")
+    parser.add_argument("--train", type=int, default=4000, help="training samples used")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not 0 <= args.lagged <= args.hidden:
+        parser.error("--lagged must be between 0 and --hidden")
+    data = mnist1d_at(args.points)
+    x, y = data["x"][: args.train], data["y"][: args.train]
+    tau, dt = args.tau, args.dt
+    spec = NetworkSpec("gle", 1, CLASSES, n_hidden=args.hidden, loss="xent", seed=args.seed,
+                       params={"layers": args.layers, "dt": dt, "tau_m": tau, "tau_r": tau,
+                               "tau_min": 2 * dt, "learning_rate": 1.0,
+                               "tau_learning_rate": 0.0})  # fmt: skip
+    model = Batched(spec, args.batch, (args.learning_rate, 0.9, 0.999, 1e-8))
+    tau_m, tau_r = model.net.state["tau_m"], model.net.state["tau_r"]
+    for layer in range(args.layers):
+        first = layer * args.hidden
+        tau_r[first : first + args.lagged] = dt if args.tau_r_lagged is None else args.tau_r_lagged
+        tau_m[first : first + args.lagged // 2] = tau / 2
+    print(f"{spec.n_params:,} parameters; {len(y)} training samples, batches of {args.batch}",
+          flush=True)  # fmt: skip
+    rng = np.random.default_rng(args.seed)
+    started = time.perf_counter()
+    for epoch in range(args.epochs):
+        order = rng.permutation(len(y))
+        model.accuracy(x[order], y[order], learn=True)
+        test = model.accuracy(data["x_test"], data["y_test"], learn=False)
+        train = model.accuracy(x[:1000], y[:1000], learn=False)
+        print(f"epoch {epoch + 1}: test accuracy {test:.3f}, training samples {train:.3f} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
