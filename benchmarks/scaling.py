@@ -8,12 +8,14 @@ defaults of `timelocal rules` at every size (no per-size tuning).
 
     python benchmarks/scaling.py               # n = 100, 300, 1000, 3000; 3 seeds (~30 min)
     python benchmarks/scaling.py --quick       # n = 100, 300; 1 seed, 1000 steps
+    python benchmarks/scaling.py --report      # rebuild the report from docs/scaling.json
 
-Writes docs/scaling.md and docs/scaling.png."""
+Writes docs/scaling.md, .png and .json (the raw results)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import sys
 import time
@@ -65,7 +67,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000, help="learning steps per run")
     parser.add_argument("--quick", action="store_true", help="n = 100, 300; one seed; 1000 steps")
     parser.add_argument("--out", type=Path, default=DOCS)
+    parser.add_argument("--report", action="store_true",
+                        help="rewrite the report from the last run's scaling.json in --out")  # fmt: skip
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads((args.out / "scaling.json").read_text())
+        args.sizes, args.seeds, args.steps = saved["sizes"], saved["seeds"], saved["steps"]
+        write_report(saved["results"], saved["seconds"], args)
+        return
     if args.quick:
         args.sizes, args.seeds, args.steps = [100, 300], 1, 1000
     # The largest networks first, so that the two cores finish together.
@@ -80,7 +89,12 @@ def main() -> None:
                   f"test MSE {r['test_mse']:.3e}  {r['ms_per_step']:.2f} ms/step "
                   f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
             results.append(r)
-    write_report(results, args)
+    seconds = time.perf_counter() - started
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scaling.json").write_text(json.dumps(
+        {"sizes": args.sizes, "seeds": args.seeds, "steps": args.steps, "seconds": seconds,
+         "results": results}, indent=1))  # fmt: skip
+    write_report(results, seconds, args)
 
 
 def table(results: list, args) -> list[str]:
@@ -100,7 +114,7 @@ def table(results: list, args) -> list[str]:
     return lines
 
 
-def write_report(results: list, args) -> None:
+def write_report(results: list, seconds: float, args) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     diverged = [r for r in results if not r["finite"]]
     lines = [
@@ -113,7 +127,8 @@ def write_report(results: list, args) -> None:
         f"from another seed. Seeds 0-{args.seeds - 1} (network and data): mean test MSE with "
         "[min, max]. Default hyper-parameters at every size (`timelocal rules`). The time per "
         "step is the host's, measured after the kernels are loaded, with two runs sharing the "
-        "machine's two cores.",
+        "machine's two cores. The whole run took "
+        f"{seconds / 60:.0f} min.",
         "",
         *table(results, args),
         "",
