@@ -135,6 +135,14 @@ def main() -> None:
     parser.add_argument("--tau", type=float, default=1.2)
     parser.add_argument("--tau-r-lagged", type=float, default=None, help="default: dt")
     parser.add_argument("--train", type=int, default=4000, help="training samples used")
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=0,
+        help="halve Adam's learning rate after this many epochs without a better "
+        "accuracy on the training samples, without learning (0: never; the reference halves on a "
+        "plateau of 2 of its test loss)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not 0 <= args.lagged <= args.hidden:
@@ -156,13 +164,19 @@ def main() -> None:
           flush=True)  # fmt: skip
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
+    best, since_best = 0.0, 0
     for epoch in range(args.epochs):
         order = rng.permutation(len(y))
         model.accuracy(x[order], y[order], learn=True)
         test = model.accuracy(data["x_test"], data["y_test"], learn=False)
         train = model.accuracy(x[:1000], y[:1000], learn=False)
         print(f"epoch {epoch + 1}: test accuracy {test:.3f}, training samples {train:.3f} "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+              f"(Adam lr {model.adam[0]:.2g}, {time.perf_counter() - started:.0f} s)",
+              flush=True)  # fmt: skip
+        best, since_best = (train, 0) if train > best else (best, since_best + 1)
+        if args.patience and since_best >= args.patience:
+            model.adam[0] /= 2
+            since_best = 0
 
 
 if __name__ == "__main__":
