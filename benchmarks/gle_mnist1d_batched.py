@@ -38,7 +38,7 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.kernels.codes import OPT_ADAM  # noqa: E402
 from timelocal.kernels.gle import G_OUT, gle_step  # noqa: E402
 from timelocal.kernels.optim import apply_update  # noqa: E402
-from timelocal.runtime.errors import StreamError  # noqa: E402
+from timelocal.streams.synthetic import mnist1d_data  # noqa: E402
 
 CLASSES = 10
 
@@ -74,18 +74,6 @@ def run_batch(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r
             apply_update(num, params, change, moment1, moment2, adam[4], OPT_ADAM, adam[0],
                          adam[1], adam[2], adam[3])  # fmt: skip
             before[:] = params
-
-
-def mnist1d_at(points: int) -> dict:
-    """The standard MNIST-1D set (5000 samples, seed 42) generated at
-    ``points`` points a sample."""
-    try:
-        from mnist1d.data import get_dataset_args, make_dataset
-    except ImportError:
-        raise StreamError("needs the mnist1d package: pip install 'timelocal[tasks]'") from None
-    args = get_dataset_args()
-    args.final_seq_length = points
-    return make_dataset(args)
 
 
 class Batched:
@@ -147,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 <= args.lagged <= args.hidden:
         parser.error("--lagged must be between 0 and --hidden")
-    data = mnist1d_at(args.points)
+    data = mnist1d_data(5000, 42, args.points)
     x, y = data["x"][: args.train], data["y"][: args.train]
     tau, dt = args.tau, args.dt
     spec = NetworkSpec("gle", 1, CLASSES, n_hidden=args.hidden, loss="xent", seed=args.seed,

@@ -191,10 +191,11 @@ def teacher(
 MNIST1D_CLASSES = 10
 
 
-def mnist1d_data(samples: int, seed: int) -> dict:
+def mnist1d_data(samples: int, seed: int, points: int = 40) -> dict:
     """The MNIST-1D data set (Greydanus), built offline by the ``mnist1d``
-    package's generator: ``samples`` sequences of 40 points, 80% for
-    training. seed 42 with 5000 samples is the standard set."""
+    package's generator: ``samples`` sequences of ``points`` points (the
+    generator's final_seq_length; 40 is the standard), 80% for training.
+    seed 42 with 5000 samples is the standard set."""
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError:
@@ -205,6 +206,7 @@ def mnist1d_data(samples: int, seed: int) -> dict:
     args = get_dataset_args()
     args.num_samples = samples
     args.seed = seed
+    args.final_seq_length = points
     return make_dataset(args)
 
 
