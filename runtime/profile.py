@@ -207,7 +207,7 @@ class _Model:
     # kernels/optim.py
     def optimizer(self, phase, size, adam):
         if adam:
-            self.add(phase, size, mul=6, add=4, div=4, read=3, write=3)
+            self.add(phase, size, mul=7, add=4, div=2, read=3, write=3)
         else:
             self.add(phase, size, read=1, mul=1, add=1, write=1)
 
