@@ -13,7 +13,7 @@ PYTHON310 := $(shell \
 	  ls "$$(pyenv root)"/versions/3.10*/bin/python3.10 | sort -V | tail -n 1; \
 	fi)
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench bench-quick lint clean
 
 install: $(STAMP)
 
@@ -33,19 +33,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
+# Every benchmark, then docs/RESULTS.md (under 2 hours on 2 cores).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/mackey_glass.py
-	$(BIN)/python benchmarks/scaling.py
-	$(BIN)/python benchmarks/speed.py
-	$(BIN)/python benchmarks/fixed_point.py
-	$(BIN)/python benchmarks/latency.py
-	$(BIN)/python benchmarks/lava_speed.py
-	$(BIN)/python benchmarks/profile.py
-	$(BIN)/python benchmarks/gle_mnist1d.py
-	$(BIN)/python benchmarks/gle_teacher.py
-	$(BIN)/python benchmarks/target_prop.py
-	$(BIN)/python benchmarks/copy_memory.py
-	$(BIN)/python benchmarks/results.py
+	$(BIN)/python benchmarks/results.py --run
+
+# The same, short, into docs/quick/ (not the published reports).
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/results.py --run --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,13 +3,35 @@ machine and the timelocal version that produced them."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
 import sys
+from pathlib import Path
 
 import numpy as np
 import timelocal
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+QUICK_DOCS = DOCS / "quick"
+
+
+def add_output_options(parser: argparse.ArgumentParser, quick: str) -> None:
+    """``--quick`` (its help says what it shortens) and ``--out``: where the
+    report goes. A quick run never overwrites the published reports: it
+    writes under docs/quick/ (not in git) unless ``--out`` says otherwise."""
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report directory (default docs/, or docs/quick/)"
+    )
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    """The directory ``add_output_options``' arguments name, created."""
+    out = args.out if args.out is not None else QUICK_DOCS if args.quick else DOCS
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def measuring_command() -> str:
@@ -24,10 +46,17 @@ def provenance(extra: str = "") -> str:
     machine = (
         f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
     )
+    quick = (
+        "\n\n**Quick mode** (`--quick`): short runs, one seed, to check that the benchmark "
+        "works; not the published numbers."
+        if "--quick" in sys.argv
+        else ""
+    )
     return (
         f"Produced by `{command}` on {datetime.date.today().isoformat()}, "
         f"timelocal {timelocal.__version__}, Python {platform.python_version()}, {machine}."
         + (f" {extra}" if extra else "")
+        + quick
     )
 
 

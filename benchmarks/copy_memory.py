@@ -3,7 +3,7 @@
 Every rule learns online, one update per step (BPTT: one per window), for
 the same number of sequences; the test set is scored at intervals.
 
-    python benchmarks/copy_memory.py            # 3 seeds (about 25 min on 2 cores)
+    python benchmarks/copy_memory.py            # 3 seeds (about 12 min on 2 cores)
     python benchmarks/copy_memory.py --quick    # about a minute: short runs, one seed
     python benchmarks/copy_memory.py --report   # rebuild the report from docs/copy_memory.json
 
@@ -26,11 +26,10 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance, scores
+    from benchmarks.common import add_output_options, output_dir, provenance, scores
 except ImportError:  # run as a script from the benchmarks folder
-    from common import provenance, scores
+    from common import add_output_options, output_dir, provenance, scores
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 LENGTH, DELAY, HIDDEN = 100, 10, 100
 SEQUENCE = 2 * LENGTH + DELAY
 SEEDS = (0, 1, 2)
@@ -54,7 +53,8 @@ ROWS = [
     ("DANP", "anp", True, {}, "float32", "mse"),
     ("DANP", "anp", True, {}, "fixed16", "mse"),
 ]  # fmt: skip
-# The Lava simulator (about a thousand steps/s): one row, one seed.
+# The Lava simulator (a few hundred steps/s here): one row, one seed, fewer sequences,
+# beside a host run of the same sequences to compare with.
 LAVA_ROW = ("DANP", "anp", True, {}, "fixed16", "mse")
 
 
@@ -94,22 +94,27 @@ def cost(job: tuple) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short runs, one seed (a minute)")
-    parser.add_argument("--sequences", type=int, default=1000,
+    add_output_options(parser, "short runs, one seed (a minute)")
+    parser.add_argument("--sequences", type=int, default=500,
                         help="training sequences per run (each 210 steps)")  # fmt: skip
+    parser.add_argument("--lava-sequences", type=int, default=100,
+                        help="training sequences of the Lava run (and of its host twin)")  # fmt: skip
     parser.add_argument("--no-lava", action="store_true", help="skip the Lava row")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--report", action="store_true",
                         help="rewrite the report from the last run's docs/copy_memory.json")  # fmt: skip
     args = parser.parse_args()
-    name = "copy_memory_quick" if args.quick else "copy_memory"
+    out = output_dir(args)
     if args.report:
-        saved = json.loads((DOCS / f"{name}.json").read_text())
-        write_report(saved["results"], saved["seeds"], saved["seconds"], name)
+        saved = json.loads((out / "copy_memory.json").read_text())
+        write_report(saved["results"], saved["seeds"], saved["seconds"], out)
         return
     seeds = SEEDS[:1] if args.quick else SEEDS
     sequences = 10 if args.quick else args.sequences
+    lava_sequences = min(sequences, args.lava_sequences)
     jobs = [(row, seed, sequences, "host") for row in ROWS for seed in seeds]
+    if not args.no_lava and lava_sequences != sequences:
+        jobs.append((LAVA_ROW, 0, lava_sequences, "host"))  # the Lava run's twin
     jobs.sort(key=lambda job: -cost(job))  # longest first: the workers finish together
     total = len(jobs) + (0 if args.no_lava else 1)
     results = []
@@ -129,20 +134,23 @@ def main() -> None:
         if not args.no_lava:
             # Lava starts processes of its own, which a pool's worker may not:
             # the Lava run is this process's, beside the workers.
-            report(run((LAVA_ROW, 0, sequences, "lava")))
+            report(run((LAVA_ROW, 0, lava_sequences, "lava")))
         for result in pending:
             report(result)
     seconds = time.perf_counter() - started
-    DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / f"{name}.json").write_text(json.dumps({"seeds": seeds, "seconds": seconds,
-                                                   "results": results}))  # fmt: skip
-    write_report(results, seeds, seconds, name)
+    (out / "copy_memory.json").write_text(json.dumps({"seeds": seeds, "seconds": seconds,
+                                                     "results": results}))  # fmt: skip
+    write_report(results, seeds, seconds, out)
 
 
-def _runs(results: list, row: tuple, target: str = "host") -> list:
+def _runs(results: list, row: tuple, target: str = "host", sequences: int | None = None) -> list:
+    """The runs of one row on one target; of the main runs' length unless ``sequences``."""
     label, _, _, _, precision, loss = row
+    if sequences is None:
+        sequences = next(r["sequences"] for r in results if r["target"] == "host")
     runs = [r for r in results if r["label"] == label and r["precision"] == precision
-            and r["loss"] == loss and r["target"] == target]  # fmt: skip
+            and r["loss"] == loss and r["target"] == target
+            and r["sequences"] == sequences]  # fmt: skip
     return sorted(runs, key=lambda r: r["seed"])
 
 
@@ -153,7 +161,7 @@ def _cell(values: np.ndarray, scale: float = 100.0, digits: int = 1) -> str:
     return f"{values.mean():.{digits}f} [{values.min():.{digits}f}, {values.max():.{digits}f}]"
 
 
-def write_report(results: list, seeds, seconds: float, name: str) -> None:
+def write_report(results: list, seeds, seconds: float, out: Path) -> None:
     first = next(r for r in results if r["loss"] == "xent")
     baseline_loss, baseline_accuracy = first["baseline_loss"], first["baseline_accuracy"]
     sequences = first["sequences"]
@@ -219,32 +227,36 @@ def write_report(results: list, seeds, seconds: float, name: str) -> None:
         "|---|---|---|---|---|---|",
     ]
     fixed_rows = [(row, "host") for row in ROWS if row[5] == "mse"] + [(LAVA_ROW, "lava")]
+    lava = [r for r in results if r["target"] == "lava"]
     for row, target in fixed_rows:
-        runs = _runs(results, row, target)
+        runs = _runs(results, row, target, lava[0]["sequences"] if target == "lava" else None)
         if not runs:
             continue
         final = np.array([r["curve"][-1] for r in runs])
         saturated = sum(runs[0]["saturations"].values()) if runs[0]["saturations"] else 0
         where = "Lava simulator" if target == "lava" else "host"
-        seeds_note = f" (seed {runs[0]['seed']} only)" if target == "lava" else ""
+        seeds_note = (f" (seed {runs[0]['seed']} only, {runs[0]['sequences']} sequences)"
+                      if target == "lava" else "")  # fmt: skip
         lines.append(f"| {row[0]} | {row[4]} | {where}{seeds_note} | {_cell(final[:, 0])} | "
                      f"{_cell(final[:, 2], 1.0, 4)} | {saturated or 'none'} |")  # fmt: skip
-    lava = _runs(results, LAVA_ROW, "lava")
-    host = [r for r in _runs(results, LAVA_ROW) if lava and r["seed"] == lava[0]["seed"]]
+    host = [r for r in results if lava and r["target"] == "host" and r["label"] == LAVA_ROW[0]
+            and r["precision"] == LAVA_ROW[4] and r["loss"] == LAVA_ROW[5]
+            and r["seed"] == lava[0]["seed"] and r["sequences"] == lava[0]["sequences"]]  # fmt: skip
     if lava and host:
         same = lava[0]["curve"] == host[0]["curve"]
-        lines += ["", f"Lava against the host, DANP fixed16 seed {lava[0]['seed']}: the test "
+        lines += ["", f"Lava against the host, DANP fixed16 seed {lava[0]['seed']}, "
+                  f"{lava[0]['sequences']} training sequences: the test "
                   f"scores along the whole run are {'identical' if same else 'DIFFERENT'} "
                   f"({lava[0]['steps'] / lava[0]['seconds']:,.0f} steps/s on Lava, sharing "
                   f"the 2 cores with the host runs, {host[0]['steps'] / host[0]['seconds']:,.0f}"
                   " on the host; both with the test scoring)."]  # fmt: skip
-    lines += ["", f"![learning curves]({name}.png)", ""]
-    (DOCS / f"{name}.md").write_text("\n".join(lines))
-    plot(results, name)
-    print(f"wrote docs/{name}.md")
+    lines += ["", "![learning curves](copy_memory.png)", ""]
+    (out / "copy_memory.md").write_text("\n".join(lines))
+    plot(results, out / "copy_memory.png")
+    print(f"wrote {out / 'copy_memory.md'}")
 
 
-def plot(results: list, name: str) -> None:
+def plot(results: list, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -269,7 +281,7 @@ def plot(results: list, name: str) -> None:
                 yscale="log")  # fmt: skip
     axes[1].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(DOCS / f"{name}.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 

@@ -25,13 +25,12 @@ from timelocal.runtime.session import RunOptions, Session  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
     from benchmarks.mackey_glass import TRAIN, run_all
 except ImportError:  # run as a script from the benchmarks folder
-    from common import provenance
+    from common import add_output_options, output_dir, provenance
     from mackey_glass import TRAIN, run_all
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 # The fixed-point defaults, spelled out so that float32 runs the same rule.
 SGD = {"optimizer": "sgd", "learning_rate": 3e-3, "decorrelation_rate": 3e-6}
 PRECISIONS = [
@@ -62,9 +61,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--hidden", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="3 epochs, one seed")
-    parser.add_argument("--out", type=Path, default=DOCS)
+    add_output_options(parser, "3 epochs, one seed")
     args = parser.parse_args()
+    args.out = output_dir(args)
     epochs, seeds = (3, 1) if args.quick else (args.epochs, args.seeds)
     jobs = [(label, "anp", True, SGD, epochs, args.hidden, seed, precision)
             for seed in range(seeds) for label, precision in PRECISIONS]  # fmt: skip

@@ -26,11 +26,10 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
 except ImportError:
-    from common import provenance
+    from common import add_output_options, output_dir, provenance
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 SEEDS = (1, 2, 3)
 WINDOWS = 100  # loss curve points
 
@@ -111,8 +110,9 @@ def plot(results: dict, steps: int, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2_000_000)
-    parser.add_argument("--quick", action="store_true", help="300k steps")
+    add_output_options(parser, "300k steps")
     args = parser.parse_args()
+    args.out = output_dir(args)
     steps = 300_000 if args.quick else args.steps
     results = {}
     for config in CONFIGS:
@@ -125,7 +125,7 @@ def main() -> None:
                       f"tau distance {r['tau_before']:.2f} -> {r['tau_after']:.2f} "
                       f"({r['seconds']:.1f} s)", flush=True)  # fmt: skip
             results[config["name"], precision] = runs
-    plot(results, steps, DOCS / "teacher.png")
+    plot(results, steps, args.out / "teacher.png")
     lines = [
         "# GLE teacher/student, online",
         "",
@@ -169,8 +169,8 @@ def main() -> None:
         "",
         "![loss curves](teacher.png)",
     ]
-    (DOCS / "teacher.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {DOCS / 'teacher.md'}")
+    (args.out / "teacher.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out / 'teacher.md'}")
 
 
 if __name__ == "__main__":

@@ -13,14 +13,11 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
 except ImportError:  # run as a script: python benchmarks/latency.py
-    from common import provenance
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+    from common import add_output_options, output_dir, provenance
 
 
 def measure(hidden: int, max_latency_ms: float, samples: int, gap: float) -> list[float]:
@@ -48,8 +45,9 @@ def measure(hidden: int, max_latency_ms: float, samples: int, gap: float) -> lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--quick", action="store_true", help="50 samples per setting")
+    add_output_options(parser, "50 samples per setting")
     args = parser.parse_args()
+    args.out = output_dir(args)
     samples = 50 if args.quick else args.samples
     rows = []
     for hidden in (64, 256):
@@ -77,7 +75,7 @@ def main() -> None:
         provenance(),
         "",
     ]
-    (DOCS / "latency.md").write_text("\n".join(lines))
+    (args.out / "latency.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -22,11 +22,10 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.synthetic import mackey_glass_series  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
 except ImportError:
-    from common import provenance
+    from common import add_output_options, output_dir, provenance
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 SIZES = (16, 64, 256)
 REPEATS = 3  # best of: Lava's timing on 2 cores varies from run to run
 
@@ -163,10 +162,11 @@ def draw_graph(path: Path) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    add_output_options(parser, "shorter runs")
     args = parser.parse_args()
+    args.out = output_dir(args)
     lava_steps = 300 if args.quick else 2000
-    host_steps = 5000 if args.quick else 50000
+    host_steps = 5000 if args.quick else 10000
     rows = []
     for n in SIZES:
         host = timelocal_steps_per_s("host", "float64", n, host_steps)
@@ -194,7 +194,7 @@ def main():
             tp_rows.append((rule, n, *speeds))
             print(f"{rule} n={n}: host {speeds[0]:,.0f}, lava float64 {speeds[1]:,.0f}, lava "
                   f"fixed16 {speeds[2]:,.0f} steps/s", flush=True)  # fmt: skip
-    draw_graph(DOCS / "lava_graph.png")
+    draw_graph(args.out / "lava_graph.png")
     lines = [
         "# The Lava target: speed, and the process graph",
         "",
@@ -271,8 +271,8 @@ def main():
     for rule, n, host, ours_float, ours_fixed in tp_rows:
         lines.append(f"| {rule.upper()} | {n} | {host:,.0f} | {ours_float:,.0f} | "
                      f"{ours_fixed:,.0f} |")  # fmt: skip
-    (DOCS / "lava.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {DOCS / 'lava.md'}")
+    (args.out / "lava.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out / 'lava.md'}")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,10 @@ from timelocal.runtime.session import RunOptions, Session  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
 except ImportError:  # run as a script from the benchmarks folder
-    from common import provenance
+    from common import add_output_options, output_dir, provenance
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 TRAIN = 5000
 
 # (label, rule, decorrelate, extra hyper-parameters); None: the rule's defaults.
@@ -86,9 +85,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1 (network and data)")
-    parser.add_argument("--quick", action="store_true", help="3 epochs, one seed: a smoke run")
-    parser.add_argument("--out", type=Path, default=DOCS)
+    add_output_options(parser, "3 epochs, one seed: a smoke run")
     args = parser.parse_args()
+    args.out = output_dir(args)
     epochs, seeds = (3, 1) if args.quick else (args.epochs, args.seeds)
     jobs = [(label, rule, dec, params, epochs, args.hidden, seed)
             for seed in range(seeds) for label, rule, dec, params in ENTRIES]  # fmt: skip

@@ -22,11 +22,10 @@ from timelocal.runtime.spec import NetworkSpec  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
 except ImportError:  # run as a script
-    from common import provenance
+    from common import add_output_options, output_dir, provenance
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 NETWORKS = [("np", False), ("anp", False), ("wp", False), ("np", True), ("anp", True),
             ("wp", True), ("bptt", False), ("bptt", True)]  # fmt: skip
 
@@ -138,8 +137,9 @@ def resident_memory(steps: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter runs")
+    add_output_options(parser, "smaller sizes, shorter runs")
     args = parser.parse_args()
+    args.out = output_dir(args)
     n = 100
     sizes = [16, 64, 256] if args.quick else [16, 64, 256, 1024]
     time_budget = 0.2 if args.quick else 1.0
@@ -147,7 +147,7 @@ def main() -> None:
     print("default networks", flush=True)
     table = default_table(n, time_budget)
     print("growth", flush=True)
-    plot = DOCS / "profile_growth.png"
+    plot = args.out / "profile_growth.png"
     grow = growth(sizes, time_budget, plot)
     print("resident memory", flush=True)
     rss = resident_memory(steps)
@@ -197,8 +197,8 @@ def main() -> None:
         *rss,
         "",
     ]
-    (DOCS / "profile.md").write_text("\n".join(text))
-    print(f"wrote {DOCS / 'profile.md'} and {plot}")
+    (args.out / "profile.md").write_text("\n".join(text))
+    print(f"wrote {args.out / 'profile.md'} and {plot}")
 
 
 if __name__ == "__main__":

@@ -1,26 +1,36 @@
-"""Gather every benchmark's report into docs/RESULTS.md (the last step of
-`make bench`): an index of what was measured against which paper, then each
-report as its benchmark wrote it (its command, seeds, date, machine and
-timelocal version included). Nothing in RESULTS.md is typed by hand: change
-a benchmark, run it, run this.
+"""Gather every benchmark's report into docs/RESULTS.md: an index of what
+was measured against which paper, then each report as its benchmark wrote it
+(its command, seeds, date, machine and timelocal version included). Nothing
+in RESULTS.md is typed by hand: change a benchmark, run it, run this.
 
-    python benchmarks/results.py
+    python benchmarks/results.py                  # gather the reports as they are
+    python benchmarks/results.py --run            # run every benchmark, then gather (make bench)
+    python benchmarks/results.py --run --quick    # the same, short, into docs/quick/ (make bench-quick)
+
+With ``--run`` each benchmark's wall time goes into ``bench_times.json`` beside
+the reports, and the index shows it with the total. A benchmark that fails
+does not stop the others; the command then exits with status 1 naming it.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import json
 import re
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import DOCS, QUICK_DOCS, provenance
 except ImportError:
-    from common import provenance
+    from common import DOCS, QUICK_DOCS, provenance
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+HERE = Path(__file__).resolve().parent
 
 # (report, the benchmark that writes it, the paper it reproduces or what it measures)
 REPORTS = [
@@ -49,28 +59,80 @@ def demoted(text: str) -> str:
     return re.sub(r"^(#+) ", r"#\1 ", text, flags=re.MULTILINE)
 
 
-def main() -> None:
+def run_benchmarks(quick: bool, out: Path) -> list[str]:
+    """Runs every benchmark in REPORTS' order, each in its own process; writes
+    their wall times to ``out/bench_times.json``; returns the failed scripts."""
+    times, failed, started = {}, [], time.perf_counter()
+    for number, (_, script, _) in enumerate(REPORTS, start=1):
+        command = [sys.executable, str(HERE / script)] + (["--quick"] if quick else [])
+        elapsed = (time.perf_counter() - started) / 60
+        print(f"[{number}/{len(REPORTS)}, {elapsed:.0f} min] {' '.join(command[1:])}", flush=True)
+        begun = time.perf_counter()
+        code = subprocess.run(command).returncode
+        times[script] = round(time.perf_counter() - begun, 1)
+        if code:
+            failed.append(script)
+            print(f"error: {script} failed with exit status {code}", file=sys.stderr, flush=True)
+    record = {"date": datetime.date.today().isoformat(), "quick": quick, "seconds": times,
+              "total_seconds": round(time.perf_counter() - started, 1), "failed": failed}  # fmt: skip
+    (out / "bench_times.json").write_text(json.dumps(record, indent=1) + "\n")
+    return failed
+
+
+def timing_lines(out: Path) -> tuple[dict, list[str]]:
+    """The last ``--run``'s times per script, and a sentence with its total."""
+    path = out / "bench_times.json"
+    if not path.exists():
+        return {}, []
+    record = json.loads(path.read_text())
+    command = "make bench-quick" if record["quick"] else "make bench"
+    failed = f"; failed: {', '.join(record['failed'])}" if record["failed"] else ""
+    return record["seconds"], [
+        f"The last `{command}` ({record['date']}) took {record['total_seconds'] / 60:.0f} min "
+        f"on this machine, every benchmark included{failed}.",
+        "",
+    ]
+
+
+def gather(out: Path) -> None:
     found, missing = [], []
     for name, script, what in REPORTS:
-        path = DOCS / name
+        path = out / name
         (found if path.exists() else missing).append((name, script, what))
+    seconds, timing = timing_lines(out)
     lines = ["# Results", "", provenance(), "",
              "Every report below was written by its benchmark under `benchmarks/` "
              "(`make bench` runs them all, then this page is gathered by "
              "`benchmarks/results.py`). Each keeps its own provenance line: the command, "
-             "the date, the machine and the timelocal version of its numbers.", "",
-             "| report | what | produced by |", "|---|---|---|"]  # fmt: skip
-    for name, _, what in found:
+             "the date, the machine and the timelocal version of its numbers.", "", *timing,
+             "| report | what | produced by | minutes (last `make bench`) |",
+             "|---|---|---|---|"]  # fmt: skip
+    for name, script, what in found:
         anchor = name.removesuffix(".md")
-        text = (DOCS / name).read_text()
-        lines.append(f"| [{anchor}](#{anchor}) | {what} | {produced_line(text)} |")
+        text = (out / name).read_text()
+        minutes = f"{seconds[script] / 60:.1f}" if script in seconds else ""
+        lines.append(f"| [{anchor}](#{anchor}) | {what} | {produced_line(text)} | {minutes} |")
     for name, script, what in missing:
-        lines.append(f"| {name} | {what} | not run yet: `python benchmarks/{script}` |")
+        lines.append(f"| {name} | {what} | not run yet: `python benchmarks/{script}` | |")
     for name, _, _ in found:
         anchor = name.removesuffix(".md")
-        lines += ["", f'<a id="{anchor}"></a>', "", demoted((DOCS / name).read_text()).strip()]
-    (DOCS / "RESULTS.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote docs/RESULTS.md ({len(found)} reports, {len(missing)} not run yet)")
+        lines += ["", f'<a id="{anchor}"></a>', "", demoted((out / name).read_text()).strip()]
+    (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {out / 'RESULTS.md'} ({len(found)} reports, {len(missing)} not run yet)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", action="store_true", help="run every benchmark first")
+    parser.add_argument("--quick", action="store_true",
+                        help="quick runs, reports in docs/quick/ (not the published ones)")  # fmt: skip
+    args = parser.parse_args()
+    out = QUICK_DOCS if args.quick else DOCS
+    out.mkdir(parents=True, exist_ok=True)
+    failed = run_benchmarks(args.quick, out) if args.run else []
+    gather(out)
+    if failed:
+        sys.exit(f"error: {len(failed)} benchmark(s) failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -29,11 +29,10 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
 except ImportError:  # run as a script from the benchmarks folder
-    from common import provenance
+    from common import add_output_options, output_dir, provenance
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 SIZES = (100, 300, 1000, 3000)
 # (label, rule, decorrelate)
 ENTRIES = [("ANP", "anp", False), ("DANP", "anp", True), ("BPTT (T=50)", "bptt", False)]
@@ -65,11 +64,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1 (network and data)")
     parser.add_argument("--steps", type=int, default=5000, help="learning steps per run")
-    parser.add_argument("--quick", action="store_true", help="n = 100, 300; one seed; 1000 steps")
-    parser.add_argument("--out", type=Path, default=DOCS)
+    add_output_options(parser, "n = 100, 300; one seed; 1000 steps")
     parser.add_argument("--report", action="store_true",
                         help="rewrite the report from the last run's scaling.json in --out")  # fmt: skip
     args = parser.parse_args()
+    args.out = output_dir(args)
     if args.report:
         saved = json.loads((args.out / "scaling.json").read_text())
         args.sizes, args.seeds, args.steps = saved["sizes"], saved["seeds"], saved["steps"]

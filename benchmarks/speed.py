@@ -29,11 +29,9 @@ from timelocal.runtime.state import weights  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import provenance
+    from benchmarks.common import add_output_options, output_dir, provenance
 except ImportError:
-    from common import provenance
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+    from common import add_output_options, output_dir, provenance
 
 
 @njit(cache=True)
@@ -135,9 +133,9 @@ def compile_seconds() -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=Path, default=DOCS)
+    add_output_options(parser, "shorter runs")
     args = parser.parse_args()
+    args.out = output_dir(args)
     sizes = {64: 20000, 256: 4000} if args.quick else {64: 100000, 256: 20000}
     repeats = 2 if args.quick else 3
     measure(8, 100, 1)  # load the compiled code before timing
