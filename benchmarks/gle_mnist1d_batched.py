@@ -15,6 +15,12 @@ fixed. ``tau_r = dt`` lies below ALGORITHMS.md's bound tau_min >= 2 dt, so
 the time constants are written into the state directly (no tau learning, so
 nothing clips them); ``--tau-r-lagged 0.4`` keeps to the bound.
 
+Closer still to the reference: ``--linear-first`` (its first hidden layer
+has phi = identity), ``--uniform-init`` (weights and biases drawn uniformly
+in +-1/sqrt(fan-in), PyTorch's default for a linear layer, where timelocal
+draws N(0, 1/fan-in) weights and zero biases) and ``--no-reset`` (the
+neurons carry over from one sample to the next, as the reference's do).
+
 Prints the test accuracy after every epoch, and the training-set accuracy
 without learning beside it (the accuracy measured while learning flatters:
 the weights move toward the batch in hand).
@@ -87,13 +93,14 @@ class Batched:
         self.moments = np.zeros(spec.n_params), np.zeros(spec.n_params)
         self.adam = np.array([*adam, 0.0])
 
-    def accuracy(self, x: np.ndarray, y: np.ndarray, learn: bool) -> float:
+    def accuracy(self, x: np.ndarray, y: np.ndarray, learn: bool, reset_each: bool) -> float:
         """Runs the samples in batches; the share whose summed outputs peak
-        at the label (a last incomplete batch is left out)."""
+        at the label (a last incomplete batch is left out). ``reset_each``:
+        every sample starts from rest."""
         target, s, B = self.net.target, self.net.state, self.batch
         points = x.shape[1]
         reset = np.zeros(points, bool)
-        reset[0] = True
+        reset[0] = reset_each
         outputs = np.zeros((points, B, CLASSES))
         right = 0
         for start in range(0, len(y) - B + 1, B):
@@ -131,6 +138,21 @@ def main() -> None:
         "accuracy on the training samples, without learning (0: never; the reference halves on a "
         "plateau of 2 of its test loss)",
     )
+    parser.add_argument(
+        "--linear-first",
+        action="store_true",
+        help="the first hidden layer linear (the reference's network)",
+    )
+    parser.add_argument(
+        "--uniform-init",
+        action="store_true",
+        help="W and b uniform in +-1/sqrt(fan-in) (the reference's init)",
+    )
+    parser.add_argument(
+        "--no-reset",
+        action="store_true",
+        help="neurons carry over between samples (as in the reference)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not 0 <= args.lagged <= args.hidden:
@@ -141,8 +163,19 @@ def main() -> None:
     spec = NetworkSpec("gle", 1, CLASSES, n_hidden=args.hidden, loss="xent", seed=args.seed,
                        params={"layers": args.layers, "dt": dt, "tau_m": tau, "tau_r": tau,
                                "tau_min": 2 * dt, "learning_rate": 1.0,
-                               "tau_learning_rate": 0.0})  # fmt: skip
+                               "tau_learning_rate": 0.0,
+                               "linear": int(args.linear_first)})  # fmt: skip
     model = Batched(spec, args.batch, (args.learning_rate, 0.9, 0.999, 1e-8))
+    if args.uniform_init:
+        init = np.random.default_rng(args.seed + 1000)
+        params = model.net.state["params"]
+        offset = 0
+        for n_post, fan_in in zip(spec.layer_sizes[1:], spec.fan_ins, strict=True):
+            count = n_post * (fan_in + 1)  # W_l, then b_l
+            bound = 1.0 / np.sqrt(fan_in)
+            params[offset : offset + count] = init.uniform(-bound, bound, count)
+            offset += count
+        assert offset == spec.n_params
     tau_m, tau_r = model.net.state["tau_m"], model.net.state["tau_r"]
     for layer in range(args.layers):
         first = layer * args.hidden
@@ -155,9 +188,10 @@ def main() -> None:
     best, since_best = 0.0, 0
     for epoch in range(args.epochs):
         order = rng.permutation(len(y))
-        model.accuracy(x[order], y[order], learn=True)
-        test = model.accuracy(data["x_test"], data["y_test"], learn=False)
-        train = model.accuracy(x[:1000], y[:1000], learn=False)
+        reset_each = not args.no_reset
+        model.accuracy(x[order], y[order], learn=True, reset_each=reset_each)
+        test = model.accuracy(data["x_test"], data["y_test"], learn=False, reset_each=reset_each)
+        train = model.accuracy(x[:1000], y[:1000], learn=False, reset_each=reset_each)
         print(f"epoch {epoch + 1}: test accuracy {test:.3f}, training samples {train:.3f} "
               f"(Adam lr {model.adam[0]:.2g}, {time.perf_counter() - started:.0f} s)",
               flush=True)  # fmt: skip

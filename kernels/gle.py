@@ -101,11 +101,11 @@ def layer_geometry(sizes, fan_ins):
 
 
 @njit(cache=True)
-def layer_forward(num, hp, output, W, b, w_frac, b_frac, presyn, u, errors, tau_m, tau_r,
+def layer_forward(num, hp, linear, W, b, w_frac, b_frac, presyn, u, errors, tau_m, tau_r,
                   counters, rates, prime, du):  # fmt: skip
     """One Euler step of a layer's membranes from the presynaptic rates
-    ``presyn``: writes r, phi'(u_hat) and du, and advances u. ``output``: the
-    linear output layer (r = u_hat, phi' = 1)."""
+    ``presyn``: writes r, phi'(u_hat) and du, and advances u. ``linear``: phi
+    is the identity (r = u_hat, phi' = 1; the output layer)."""
     a_frac = state_frac(num)
     g_frac = signal_frac(num)
     e_frac = error_frac(num)
@@ -126,7 +126,7 @@ def layer_forward(num, hp, output, W, b, w_frac, b_frac, presyn, u, errors, tau_
                            counters)  # fmt: skip
         du[i] = step
         u[i] = store_state(num, add(num, u[i], step), counters)
-        if output:
+        if linear:
             rates[i] = u_hat
             prime[i] = one
         else:
@@ -237,11 +237,14 @@ def load_samples(num, values, present, counters, out):
 
 
 @njit(cache=True)
-def layer_step(num, hp, learn, output, has_target, W, b, w_frac, b_frac, presyn, back, targets,
-               u, v, tau_m, tau_r, rates, errors, prime, counters, work, step, key_offset):  # fmt: skip
+def layer_step(num, hp, learn, output, first, has_target, W, b, w_frac, b_frac, presyn, back,
+               targets, u, v, tau_m, tau_r, rates, errors, prime, counters, work, step,
+               key_offset):  # fmt: skip
     """One Euler step of one layer from what its neighbours held at the end
     of the previous step: ``presyn`` (r_{l-1}, or the sample) and ``back``
     (W_{l+1}^T e_{l+1}; hidden layers) or ``targets`` (the output layer).
+    The output layer is linear, and so is the ``first`` hidden layer with the
+    hyper-parameter ``linear`` = 1.
     Forward, errors, learning (``learn``), then the new rates, phi' and errors
     become the layer's state. Uses ``work``'s rows G_RATES..G_SIGNAL and G_OUT.
     Returns the output layer's loss as a real number (NaN without a target,
@@ -252,7 +255,8 @@ def layer_step(num, hp, learn, output, has_target, W, b, w_frac, b_frac, presyn,
     new_errors = work[G_ERRORS, :n]
     du = work[G_DU, :n]
     s = work[G_S, :n]
-    layer_forward(num, hp, output, W, b, w_frac, b_frac, presyn, u, errors, tau_m, tau_r,
+    linear = output or (first and hp.linear == 1)
+    layer_forward(num, hp, linear, W, b, w_frac, b_frac, presyn, u, errors, tau_m, tau_r,
                   counters, new_rates, new_prime, du)  # fmt: skip
     loss = np.nan
     if output:
@@ -325,13 +329,15 @@ def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r,
             for j in range(fan_in - n_pre):  # a recurrent layer's own previous rates
                 presyn[n_pre + j] = rates[lo + j]
             layer_loss = layer_step(
-                num, hp, learn, output, has_target, W, b, w_frac, b_frac, presyn, back[lo:hi],
+                num, hp, learn, output, k == 0, has_target, W, b, w_frac, b_frac, presyn,
+                back[lo:hi],
                 targets, u[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi],
                 errors[lo:hi], prime[lo:hi], counters, work, step, w_offsets[k],
             )  # fmt: skip
         else:
             layer_loss = layer_step(
-                num, hp, learn, output, has_target, W, b, w_frac, b_frac, below, back[lo:hi],
+                num, hp, learn, output, k == 0, has_target, W, b, w_frac, b_frac, below,
+                back[lo:hi],
                 targets, u[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi],
                 errors[lo:hi], prime[lo:hi], counters, work, step, w_offsets[k],
             )  # fmt: skip

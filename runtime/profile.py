@@ -304,7 +304,7 @@ class _Model:
                 self.decorrelation_update("decorrelation", n)
 
     # GLE (kernels/gle.py): one Euler step of every layer
-    def layer_forward(self, phase, n_pre, n_post, output):
+    def layer_forward(self, phase, n_pre, n_post, linear):
         self.add(phase, n_post, read=1)
         self.rescale(phase, n_post)
         self.synapse(phase, n_post * n_pre)
@@ -314,7 +314,7 @@ class _Model:
         self.add(phase, n_post, add=3, div=2)  # drive, u_hat, u; two divisions
         self.mul(phase, 2 * n_post)
         self.store(phase, 4 * n_post)  # drive, u_hat, du, u
-        if not output:
+        if not linear:
             self.add(phase, n_post, lookup=1, add=1)
             self.mul(phase, n_post)
 
@@ -340,8 +340,10 @@ class _Model:
     def gle_step(self, learn: bool, has_target: bool):
         sizes, fan_ins = self.spec.layer_sizes, self.spec.fan_ins
         n_layers = len(sizes) - 1
+        linear_first = self.spec.hyper("linear") == 1
         for k in range(n_layers):
-            self.layer_forward("clean forward", fan_ins[k], sizes[k + 1], k == n_layers - 1)
+            linear = k == n_layers - 1 or (k == 0 and linear_first)
+            self.layer_forward("clean forward", fan_ins[k], sizes[k + 1], linear)
         for k in range(n_layers - 1):
             self.hidden_errors("errors", sizes[k + 1], sizes[k + 2], fan_ins[k] > sizes[k])
         n_out = sizes[-1]

@@ -205,8 +205,9 @@ HYPER_PARAMETERS = (
                    "leaves the full window, with the errors of the K - 1 steps after it)",
                    rules=TARGET_RULES),
     HyperParameter("linear", int, 0,
-                   "TPTT, LRA: 1 makes phi the identity (F and G linear: the theory's case)",
-                   rules=TARGET_RULES, minimum=0),
+                   "TPTT, LRA: 1 makes phi the identity (F and G linear: the theory's case); "
+                   "GLE: 1 makes the first hidden layer's phi the identity (seed 003's "
+                   "MNIST-1D network)", rules=(*TARGET_RULES, "gle"), minimum=0),
 )  # fmt: skip
 HYPER_BY_NAME = {h.name: h for h in HYPER_PARAMETERS}
 
@@ -297,6 +298,9 @@ class NetworkSpec:
                                 f"[tau_min, tau_max] = [{low}, {high}]")  # fmt: skip
         if self.hyper("lag_fraction") > 1:
             raise SpecError("GLE: lag_fraction is a share of the neurons, between 0 and 1")
+        if self.hyper("linear") > 1:
+            raise SpecError("GLE: linear is 0 (tanh everywhere) or 1 (a linear first hidden "
+                            "layer)")  # fmt: skip
         if self.hyper("recurrent") > 1:
             raise SpecError("GLE: recurrent is 0 (layered) or 1 (each hidden layer recurrent)")
         if self.hyper("recurrent") and (

@@ -281,8 +281,9 @@ class ReferenceGLE:
 
     def __init__(self, sizes, Ws, bs, tau_m, tau_r, *, dt, beta, gamma=0.0, eta=0.0,
                  eta_tau=0.0, tau_min=0.0, tau_max=np.inf, xent=False,
-                 recurrent=False):  # fmt: skip
+                 recurrent=False, linear_first=False):  # fmt: skip
         self.sizes = list(sizes)
+        self.linear_first = linear_first  # the first hidden layer's phi is the identity
         self.recurrent = recurrent  # hidden layers also read their own previous rates
         self.W = [w.astype(float).copy() for w in Ws]
         self.b = [b.astype(float).copy() for b in bs]
@@ -308,7 +309,7 @@ class ReferenceGLE:
             drive = self.W[k] @ pre[k] + self.b[k] + self.gamma * self.e[k]
             ud = (-self.u[k] + drive) / self.tau_m[k]
             u_hat = self.u[k] + self.tau_r[k] * ud
-            if k == L - 1:
+            if k == L - 1 or (k == 0 and self.linear_first):
                 r, slope = u_hat, np.ones_like(u_hat)
             else:
                 r = np.tanh(u_hat)

@@ -218,7 +218,8 @@ class _GLELayerModel(_Layer):
             if self.fan_in > n_pre:  # recurrent: its own errors back through its own weights
                 backproject(self.numeric, self.W, n_pre, w_frac, self.errors, self.back, True)
         loss = layer_step(
-            self.numeric, self.hyper, learn, self.output, has_target, self.W, self.b, w_frac,
+            self.numeric, self.hyper, learn, self.output, self.first, has_target, self.W, self.b,
+            w_frac,
             b_frac, presyn, self.back, self.targets, self.potentials, self.error_traces,
             self.tau_m, self.tau_r, self.rates, self.errors, self.slopes, self.counters,
             self.work, self.counters[C_STEP], self.key_offset,

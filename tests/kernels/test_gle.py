@@ -27,17 +27,20 @@ def reference_of(net: Network, **overrides) -> ReferenceGLE:
     kwargs = dict(dt=spec.hyper("dt"), beta=spec.hyper("beta"), gamma=spec.hyper("gamma"),
                   eta=spec.hyper("learning_rate"), eta_tau=spec.hyper("tau_learning_rate"),
                   tau_min=spec.hyper("tau_min"), tau_max=spec.hyper("tau_max"),
-                  xent=spec.loss == "xent", recurrent=spec.hyper("recurrent") == 1)  # fmt: skip
+                  xent=spec.loss == "xent", recurrent=spec.hyper("recurrent") == 1,
+                  linear_first=spec.hyper("linear") == 1)  # fmt: skip
     kwargs.update(overrides)
     return ReferenceGLE(spec.layer_sizes, [views[f"W{k}"] for k in range(1, n_layers + 1)],
                         [views[f"b{k}"] for k in range(1, n_layers + 1)], net.state["tau_m"],
                         net.state["tau_r"], **kwargs)  # fmt: skip
 
 
-@pytest.mark.parametrize("loss,gamma", [("mse", 0.0), ("mse", 0.3), ("xent", 0.0)])
-def test_steps_match_reference(loss, gamma):
+@pytest.mark.parametrize("loss,gamma,linear", [("mse", 0.0, 0), ("mse", 0.3, 0), ("xent", 0.0, 0),
+                                               ("xent", 0.0, 1)])  # fmt: skip
+def test_steps_match_reference(loss, gamma, linear):
     net = gle_network(loss=loss, gamma=gamma, learning_rate=0.5, tau_learning_rate=0.5,
-                      tau_min=0.3, tau_max=1.5, lag_fraction=0.4, lag_tau=1.4)  # fmt: skip
+                      tau_min=0.3, tau_max=1.5, lag_fraction=0.4, lag_tau=1.4,
+                      linear=linear)  # fmt: skip
     rng = np.random.default_rng(0)
     net.state["tau_m"][:] = rng.uniform(0.4, 1.4, net.spec.n_neurons)
     net.state["tau_r"][:] = rng.uniform(0.4, 1.4, net.spec.n_neurons)
@@ -193,3 +196,5 @@ def test_spec_refuses_what_gle_cannot_do():
         NetworkSpec("gle", 1, 1, precision="fixed:g=32.28", params={"tau_max": 100.0})
     with pytest.raises(SpecError, match="does not apply"):
         NetworkSpec("gle", 1, 1, params={"sigma": 0.1})
+    with pytest.raises(SpecError, match="linear is 0"):
+        NetworkSpec("gle", 1, 1, params={"linear": 2})

@@ -67,7 +67,7 @@ def test_model_equals_counted_operations_bptt_window(decorrelate, optimizer):
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_model_equals_counted_operations_gle(precision):
     for params in ({}, {"gamma": 0.5, "tau_learning_rate": 0.0}, {"learning_rate": 0.0},
-                   {"recurrent": 1, "tau_learning_rate": 0.0}):  # fmt: skip
+                   {"recurrent": 1, "tau_learning_rate": 0.0}, {"linear": 1}):  # fmt: skip
         _check(NetworkSpec("gle", 3, 2, n_hidden=4, precision=precision,
                            params={"layers": 2, **params}))  # fmt: skip
     if precision == "float64":

@@ -191,14 +191,16 @@ def gle_chunks(steps: int = 120):
 
 
 @pytest.mark.parametrize(
-    "precision,loss",
-    [("fixed16", "mse"), ("loihi8", "mse"), ("float64", "mse"), ("float64", "xent")],
-)
-def test_gle_on_lava_is_bit_identical_to_the_host(precision, loss):
+    "precision,loss,linear",
+    [("fixed16", "mse", 0), ("loihi8", "mse", 0), ("float64", "mse", 0), ("float64", "xent", 0),
+     ("fixed16", "mse", 1)],
+)  # fmt: skip
+def test_gle_on_lava_is_bit_identical_to_the_host(precision, loss, linear):
     # Float too: both targets call the same compiled layer kernels in the
-    # same order, so not even rounding may differ.
+    # same order, so not even rounding may differ. linear = 1: the first
+    # layer's process runs phi = identity.
     spec = NetworkSpec("gle", 2, 2, n_hidden=5, precision=precision, seed=3, loss=loss,
-                       params=GLE_PARAMS)  # fmt: skip
+                       params={**GLE_PARAMS, "linear": linear})  # fmt: skip
     host, lava, host_results, lava_results = run_both(spec, gle_chunks())
     assert_same_runs(host, lava, host_results, lava_results)
     # It learned something: weights and time constants moved.
