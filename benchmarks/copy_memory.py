@@ -229,6 +229,8 @@ def write_report(results: list, seeds, seconds: float, out: Path) -> None:
     fixed_rows = [(row, "host") for row in ROWS if row[5] == "mse"] + [(LAVA_ROW, "lava")]
     lava = [r for r in results if r["target"] == "lava"]
     for row, target in fixed_rows:
+        if target == "lava" and not lava:  # --no-lava
+            continue
         runs = _runs(results, row, target, lava[0]["sequences"] if target == "lava" else None)
         if not runs:
             continue
@@ -239,9 +241,8 @@ def write_report(results: list, seeds, seconds: float, out: Path) -> None:
                       if target == "lava" else "")  # fmt: skip
         lines.append(f"| {row[0]} | {row[4]} | {where}{seeds_note} | {_cell(final[:, 0])} | "
                      f"{_cell(final[:, 2], 1.0, 4)} | {saturated or 'none'} |")  # fmt: skip
-    host = [r for r in results if lava and r["target"] == "host" and r["label"] == LAVA_ROW[0]
-            and r["precision"] == LAVA_ROW[4] and r["loss"] == LAVA_ROW[5]
-            and r["seed"] == lava[0]["seed"] and r["sequences"] == lava[0]["sequences"]]  # fmt: skip
+    host = [r for r in _runs(results, LAVA_ROW, "host", lava[0]["sequences"])
+            if r["seed"] == lava[0]["seed"]] if lava else []  # fmt: skip
     if lava and host:
         same = lava[0]["curve"] == host[0]["curve"]
         lines += ["", f"Lava against the host, DANP fixed16 seed {lava[0]['seed']}, "

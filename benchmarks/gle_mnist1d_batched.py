@@ -44,6 +44,7 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.kernels.codes import OPT_ADAM  # noqa: E402
 from timelocal.kernels.gle import G_OUT, gle_step  # noqa: E402
 from timelocal.kernels.optim import apply_update  # noqa: E402
+from timelocal.runtime.state import weights  # noqa: E402
 from timelocal.streams.synthetic import mnist1d_data  # noqa: E402
 
 CLASSES = 10
@@ -168,14 +169,11 @@ def main() -> None:
     model = Batched(spec, args.batch, (args.learning_rate, 0.9, 0.999, 1e-8))
     if args.uniform_init:
         init = np.random.default_rng(args.seed + 1000)
-        params = model.net.state["params"]
-        offset = 0
-        for n_post, fan_in in zip(spec.layer_sizes[1:], spec.fan_ins, strict=True):
-            count = n_post * (fan_in + 1)  # W_l, then b_l
+        views = weights(spec, model.net.state["params"])
+        for k, fan_in in enumerate(spec.fan_ins, start=1):
             bound = 1.0 / np.sqrt(fan_in)
-            params[offset : offset + count] = init.uniform(-bound, bound, count)
-            offset += count
-        assert offset == spec.n_params
+            for name in (f"W{k}", f"b{k}"):
+                views[name][:] = init.uniform(-bound, bound, views[name].shape)
     tau_m, tau_r = model.net.state["tau_m"], model.net.state["tau_r"]
     for layer in range(args.layers):
         first = layer * args.hidden
