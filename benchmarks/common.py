@@ -71,3 +71,51 @@ def scores(net, part: tuple) -> tuple[float, float, float]:
     starts = list(np.flatnonzero(reset)) + [len(reset)]
     whole = [np.all(right[a:b][mask[a:b]]) for a, b in zip(starts[:-1], starts[1:], strict=True)]
     return float(right[mask].mean()), float(np.mean(whole)), result.mean_loss
+
+
+def load_lava() -> None:
+    """Import the Lava target: Lava fixes multiprocessing's start method on
+    import, so a benchmark that uses a Pool and Lava loads it before the Pool."""
+    import timelocal.targets.lava.target  # noqa: F401
+
+
+def lava_twin(spec, inputs, targets=None, reset=None) -> dict:
+    """Learn the same chunk on the Lava simulator and on the host from the
+    same initial state: are their outputs, losses and learned weights the
+    same bit for bit, and how fast was each. Run it in the benchmark's own
+    process (Lava starts processes of its own, which a pool's worker may not)
+    after ``load_lava``."""
+    import time
+
+    from timelocal import Network
+
+    results, seconds, states = {}, {}, {}
+    for target in ("host", "lava"):
+        with Network(spec, target=target) as net:
+            started = time.perf_counter()
+            results[target] = net.learn(inputs, targets, reset=reset)
+            seconds[target] = time.perf_counter() - started
+        states[target] = net.state  # read back from Lava's Vars on leaving the block
+    host, lava = results["host"], results["lava"]
+    same_loss = np.array_equal(host.loss, lava.loss, equal_nan=True)
+    same_weights = np.array_equal(states["host"]["params"], states["lava"]["params"])
+    return {"steps": len(inputs), "precision": spec.precision, "seed": spec.seed,
+            "identical": bool(np.array_equal(host.outputs, lava.outputs) and same_loss
+                              and same_weights),
+            "max_output_difference": float(np.max(np.abs(host.outputs - lava.outputs))),
+            "host_steps_per_s": len(inputs) / seconds["host"],
+            "lava_steps_per_s": len(inputs) / seconds["lava"]}  # fmt: skip
+
+
+def lava_sentence(twin: dict, what: str) -> str:
+    """A report's paragraph on a ``lava_twin`` run of ``what``."""
+    agree = ("outputs, losses and learned weights identical bit for bit"
+             if twin["identical"] else
+             f"NOT identical: outputs differ by up to {twin['max_output_difference']:.3g}")  # fmt: skip
+    return (
+        f"**Lava simulator:** {what}, {twin['precision']}, network seed {twin['seed']}, learning "
+        f"{twin['steps']:,} steps on Lava and on the host from the same start: {agree} "
+        f"({twin['lava_steps_per_s']:,.0f} steps/s on Lava, {twin['host_steps_per_s']:,.0f} on "
+        "the host). Lava's simulator is too slow for the whole run; since the two targets "
+        "agree bit for bit, the host's fixed-point rows are what Lava would produce."
+    )

@@ -7,8 +7,11 @@ student's output loss over training (mean per window), the loss drop (the
 untrained student's loss over the last window's), and the distance of the
 student's time constants to the teacher's, before and after. Writes docs/teacher.md and docs/teacher.png.
 
-    python benchmarks/gle_teacher.py            # 2M steps, 3 seeds, float64 and fixed16
+    python benchmarks/gle_teacher.py            # 2M steps, 3 seeds, float64, float32, fixed16
     python benchmarks/gle_teacher.py --quick    # 300k steps
+
+The Lava simulator learns the first LAVA_STEPS steps of each network in
+fixed16 beside the host (the whole run would take it about an hour).
 """
 
 from __future__ import annotations
@@ -26,9 +29,15 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import add_output_options, output_dir, provenance
+    from benchmarks.common import (
+        add_output_options,
+        lava_sentence,
+        lava_twin,
+        output_dir,
+        provenance,
+    )
 except ImportError:
-    from common import add_output_options, output_dir, provenance
+    from common import add_output_options, lava_sentence, lava_twin, output_dir, provenance
 
 SEEDS = (1, 2, 3)
 WINDOWS = 100  # loss curve points
@@ -41,7 +50,8 @@ CONFIGS = [
     {"name": "wide 1-8-8-1", "hidden": 8, "layers": 2, "learning_rate": 1.0,
      "tau_learning_rate": 0.01},
 ]  # fmt: skip
-PRECISIONS = ("float64", "fixed16")
+PRECISIONS = ("float64", "float32", "fixed16")
+LAVA_STEPS = 20_000
 
 
 def tau_distance(state: dict, info: dict, fixed: bool, frac: int) -> float:
@@ -52,14 +62,20 @@ def tau_distance(state: dict, info: dict, fixed: bool, frac: int) -> float:
     return float(np.linalg.norm(student - teacher))
 
 
-def run(config: dict, precision: str, seed: int, steps: int) -> dict:
+def setup(config: dict, precision: str, seed: int, steps: int):
+    """The teacher's stream and the student's spec."""
     shape = f"hidden={config['hidden']}&layers={config['layers']}"
     stream = open_stream(f"synth:teacher?{shape}&train={steps}&test=1000&seed={seed}")
-    inputs, targets = stream.train[0], stream.train[1]
     spec = NetworkSpec("gle", 1, 1, n_hidden=config["hidden"], precision=precision,
                        seed=100 + seed, params={
                            "layers": config["layers"], "learning_rate": config["learning_rate"],
                            "tau_learning_rate": config["tau_learning_rate"]})  # fmt: skip
+    return stream, spec
+
+
+def run(config: dict, precision: str, seed: int, steps: int) -> dict:
+    stream, spec = setup(config, precision, seed, steps)
+    inputs, targets = stream.train[0], stream.train[1]
     net = Network(spec)
     fixed = spec.numeric.fixed
     frac = spec.numeric.signals.frac if fixed else 0
@@ -94,7 +110,7 @@ def plot(results: dict, steps: int, path: Path) -> None:
     fig, axes = plt.subplots(1, len(CONFIGS), figsize=(5 * len(CONFIGS), 3.6), squeeze=False)
     x = (np.arange(WINDOWS) + 1) * (steps // WINDOWS)
     for ax, config in zip(axes[0], CONFIGS, strict=True):
-        for precision, style in zip(PRECISIONS, ("-", "--"), strict=True):
+        for precision, style in zip(PRECISIONS, ("-", ":", "--"), strict=True):
             for i, run_ in enumerate(results[config["name"], precision]):
                 ax.semilogy(x, run_["curve"], style, color=f"C{i}", lw=1,
                             label=f"{precision}, seed {SEEDS[i]}")  # fmt: skip
@@ -110,6 +126,7 @@ def plot(results: dict, steps: int, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2_000_000)
+    parser.add_argument("--no-lava", action="store_true", help="skip the Lava runs")
     add_output_options(parser, "300k steps")
     args = parser.parse_args()
     args.out = output_dir(args)
@@ -125,6 +142,13 @@ def main() -> None:
                       f"tau distance {r['tau_before']:.2f} -> {r['tau_after']:.2f} "
                       f"({r['seconds']:.1f} s)", flush=True)  # fmt: skip
             results[config["name"], precision] = runs
+    twins = []
+    for config in [] if args.no_lava else CONFIGS:
+        stream, spec = setup(config, "fixed16", SEEDS[0], LAVA_STEPS)
+        twins.append((config["name"], lava_twin(spec, stream.train[0], stream.train[1])))
+        print(
+            f"{config['name']} fixed16 on Lava: identical {twins[-1][1]['identical']}", flush=True
+        )
     plot(results, steps, args.out / "teacher.png")
     lines = [
         "# GLE teacher/student, online",
@@ -167,6 +191,11 @@ def main() -> None:
         "(and its hidden neurons can be permuted), so its time constants need not approach "
         "the teacher's one by one.",
         "",
+        *[
+            line
+            for name, twin in twins
+            for line in (lava_sentence(twin, f"the {name} student"), "")
+        ],
         "![loss curves](teacher.png)",
     ]
     (args.out / "teacher.md").write_text("\n".join(lines) + "\n")

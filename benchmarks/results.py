@@ -6,10 +6,13 @@ in RESULTS.md is typed by hand: change a benchmark, run it, run this.
     python benchmarks/results.py                  # gather the reports as they are
     python benchmarks/results.py --run            # run every benchmark, then gather (make bench)
     python benchmarks/results.py --run --quick    # the same, short, into docs/quick/ (make bench-quick)
+    python benchmarks/results.py --run --only scaling --only teacher   # rerun some, then gather
 
 With ``--run`` each benchmark's wall time goes into ``bench_times.json`` beside
-the reports, and the index shows it with the total. A benchmark that fails
-does not stop the others; the command then exits with status 1 naming it.
+the reports, and the index shows it with the total (with ``--only``, the times
+of the others stay those of their last run, and the total is the sum). A
+benchmark that fails does not stop the others; the command then exits with
+status 1 naming it.
 """
 
 from __future__ import annotations
@@ -59,23 +62,52 @@ def demoted(text: str) -> str:
     return re.sub(r"^(#+) ", r"#\1 ", text, flags=re.MULTILINE)
 
 
-def run_benchmarks(quick: bool, out: Path) -> list[str]:
-    """Runs every benchmark in REPORTS' order, each in its own process; writes
-    their wall times to ``out/bench_times.json``; returns the failed scripts."""
-    times, failed, started = {}, [], time.perf_counter()
-    for number, (_, script, _) in enumerate(REPORTS, start=1):
+def selected(only: list[str] | None) -> list[str]:
+    """The scripts ``--only`` names (a script, its report or its stem), in
+    REPORTS' order; all of them without ``--only``."""
+    if not only:
+        return [script for _, script, _ in REPORTS]
+    names = {}
+    for report, script, _ in REPORTS:
+        for name in (script, script.removesuffix(".py"), report, report.removesuffix(".md")):
+            names[name] = script
+    unknown = [name for name in only if name not in names]
+    if unknown:
+        sys.exit(f"error: no benchmark {', '.join(unknown)}; choose from "
+                 f"{', '.join(r.removesuffix('.md') for r, _, _ in REPORTS)}")  # fmt: skip
+    wanted = {names[name] for name in only}
+    return [script for _, script, _ in REPORTS if script in wanted]
+
+
+def run_benchmarks(quick: bool, out: Path, scripts: list[str]) -> list[str]:
+    """Runs ``scripts`` in order, each in its own process; records their wall
+    times in ``out/bench_times.json`` (over those of an earlier record when
+    only some ran); returns the failed scripts."""
+    path = out / "bench_times.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    if record.get("quick") != quick or len(scripts) == len(REPORTS):
+        record = {}
+    today = datetime.date.today().isoformat()
+    times, dates = record.get("seconds", {}), record.get("dates", {})
+    failed, started = [], time.perf_counter()
+    for number, script in enumerate(scripts, start=1):
         command = [sys.executable, str(HERE / script)] + (["--quick"] if quick else [])
         elapsed = (time.perf_counter() - started) / 60
-        print(f"[{number}/{len(REPORTS)}, {elapsed:.0f} min] {' '.join(command[1:])}", flush=True)
+        print(f"[{number}/{len(scripts)}, {elapsed:.0f} min] {' '.join(command[1:])}", flush=True)
         begun = time.perf_counter()
         code = subprocess.run(command).returncode
-        times[script] = round(time.perf_counter() - begun, 1)
+        times[script], dates[script] = round(time.perf_counter() - begun, 1), today
         if code:
             failed.append(script)
             print(f"error: {script} failed with exit status {code}", file=sys.stderr, flush=True)
-    record = {"date": datetime.date.today().isoformat(), "quick": quick, "seconds": times,
-              "total_seconds": round(time.perf_counter() - started, 1), "failed": failed}  # fmt: skip
-    (out / "bench_times.json").write_text(json.dumps(record, indent=1) + "\n")
+    whole = len(scripts) == len(REPORTS)
+    failed = failed if whole else sorted(set(record.get("failed", [])) - set(scripts) | set(failed))
+    record = {"date": today, "quick": quick, "seconds": times,
+              "dates": {script: dates.get(script, record.get("date")) for script in times},
+              "total_seconds": round(time.perf_counter() - started if whole
+                                     else sum(times.values()), 1),
+              "one_run": whole, "failed": failed}  # fmt: skip
+    path.write_text(json.dumps(record, indent=1) + "\n")
     return failed
 
 
@@ -87,11 +119,15 @@ def timing_lines(out: Path) -> tuple[dict, list[str]]:
     record = json.loads(path.read_text())
     command = "make bench-quick" if record["quick"] else "make bench"
     failed = f"; failed: {', '.join(record['failed'])}" if record["failed"] else ""
-    return record["seconds"], [
-        f"The last `{command}` ({record['date']}) took {record['total_seconds'] / 60:.0f} min "
-        f"on this machine, every benchmark included{failed}.",
-        "",
-    ]
+    minutes = record["total_seconds"] / 60
+    if record.get("one_run", True):
+        sentence = (f"The last `{command}` ({record['date']}) took {minutes:.0f} min on this "
+                    f"machine, every benchmark included{failed}.")  # fmt: skip
+    else:
+        sentence = (f"Each benchmark's last run on this machine (the minutes column; some were "
+                    f"rerun alone with `python benchmarks/results.py --run --only NAME`) adds up "
+                    f"to {minutes:.0f} min, the time `{command}` needs from scratch{failed}.")  # fmt: skip
+    return record["seconds"], [sentence, ""]
 
 
 def gather(out: Path) -> None:
@@ -105,7 +141,7 @@ def gather(out: Path) -> None:
              "(`make bench` runs them all, then this page is gathered by "
              "`benchmarks/results.py`). Each keeps its own provenance line: the command, "
              "the date, the machine and the timelocal version of its numbers.", "", *timing,
-             "| report | what | produced by | minutes (last `make bench`) |",
+             "| report | what | produced by | minutes (last run) |",
              "|---|---|---|---|"]  # fmt: skip
     for name, script, what in found:
         anchor = name.removesuffix(".md")
@@ -124,12 +160,20 @@ def gather(out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="store_true", help="run every benchmark first")
-    parser.add_argument("--quick", action="store_true",
-                        help="quick runs, reports in docs/quick/ (not the published ones)")  # fmt: skip
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="quick runs, reports in docs/quick/ (not the published ones)",
+    )
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="with --run: run this benchmark only (repeatable; e.g. scaling)")  # fmt: skip
     args = parser.parse_args()
+    if args.only and not args.run:
+        parser.error("--only goes with --run")
+    scripts = selected(args.only)
     out = QUICK_DOCS if args.quick else DOCS
     out.mkdir(parents=True, exist_ok=True)
-    failed = run_benchmarks(args.quick, out) if args.run else []
+    failed = run_benchmarks(args.quick, out, scripts) if args.run else []
     gather(out)
     if failed:
         sys.exit(f"error: {len(failed)} benchmark(s) failed: {', '.join(failed)}")

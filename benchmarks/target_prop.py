@@ -9,6 +9,10 @@ docs/target_prop.md and docs/target_prop.png.
 
     python benchmarks/target_prop.py            # every table, 3 seeds (about 40 min on 2 cores)
     python benchmarks/target_prop.py --quick    # a minute: short runs, one seed
+
+The fixed-point table runs its rows in float64, float32 and fixed16; the LRA
+row once more, whole, on the Lava simulator (seed 0), and TPTT's on Lava for
+its first LAVA_SEQUENCES sequences beside the host.
 """
 
 from __future__ import annotations
@@ -28,11 +32,28 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import add_output_options, output_dir, provenance, scores
+    from benchmarks.common import (
+        add_output_options,
+        lava_sentence,
+        lava_twin,
+        load_lava,
+        output_dir,
+        provenance,
+        scores,
+    )
 except ImportError:
-    from common import add_output_options, output_dir, provenance, scores
+    from common import (
+        add_output_options,
+        lava_sentence,
+        lava_twin,
+        load_lava,
+        output_dir,
+        provenance,
+        scores,
+    )
 
 SEEDS = (0, 1, 2)
+LAVA_SEQUENCES = 200
 EVALS = 10  # test evaluations along training
 
 # From sweeps on copy memory, delay 5, 3000 sequences (learning rate 0.001-0.01,
@@ -134,9 +155,8 @@ def experiments(quick: bool) -> list[dict]:
     return rows
 
 
-def run(job: tuple) -> dict:
-    """One network on one task: (row, seed, precision, loss)."""
-    row, seed, precision, loss = job
+def setup(row: dict, seed: int, precision: str, loss: str | None):
+    """A row's stream and network spec."""
     stream = open_stream(row["url"].format(seed=100 + seed), loss=loss)
     params = row["params"]
     if loss == "mse" and row["rule"] == "tptt":
@@ -144,18 +164,28 @@ def run(job: tuple) -> dict:
     spec = NetworkSpec(row["rule"], stream.n_inputs, stream.n_outputs, n_hidden=row["hidden"],
                        loss=stream.loss, precision=precision, seed=seed,
                        params=params)  # fmt: skip
-    net = Network(spec)
+    return stream, spec
+
+
+def run(job: tuple) -> dict:
+    """One network on one task: (row, seed, precision, loss[, target])."""
+    row, seed, precision, loss, *rest = job
+    target = rest[0] if rest else "host"
+    stream, spec = setup(row, seed, precision, loss)
     inputs, targets, _, reset, _ = stream.train
     steps = len(inputs)
     curve = []
     started = time.perf_counter()
-    for k in range(EVALS):
-        part = slice(k * steps // EVALS, (k + 1) * steps // EVALS)
-        net.learn(inputs[part], targets[part], reset=reset[part])
-        curve.append(scores(net, stream.test)[:2])
+    with Network(spec, target=target) as net:
+        for k in range(EVALS):
+            part = slice(k * steps // EVALS, (k + 1) * steps // EVALS)
+            net.learn(inputs[part], targets[part], reset=reset[part])
+            curve.append(scores(net, stream.test)[:2])
+        saturations = net.saturations
     return {"label": row["label"], "table": row["table"], "seed": seed, "precision": precision,
-            "loss": loss, "curve": curve, "steps": steps, "sequences": int(reset.sum()),
-            "seconds": time.perf_counter() - started, "saturations": net.saturations}  # fmt: skip
+            "loss": loss, "target": target, "curve": curve, "steps": steps,
+            "sequences": int(reset.sum()), "seconds": time.perf_counter() - started,
+            "saturations": saturations}  # fmt: skip
 
 
 def cost(row: dict) -> float:
@@ -170,6 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_output_options(parser, "short runs, one seed (a minute)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-lava", action="store_true", help="skip the Lava runs")
     parser.add_argument("--report", action="store_true",
                         help="rewrite the report from the last run's docs/target_prop.json")  # fmt: skip
     args = parser.parse_args()
@@ -178,36 +209,61 @@ def main() -> None:
     rows = experiments(args.quick)
     if args.report:
         saved = json.loads((out / "target_prop.json").read_text())
-        write_report(saved["results"], rows, tuple(saved["seeds"]), saved["seconds"], out)
+        write_report(saved["results"], rows, tuple(saved["seeds"]), saved["seconds"], out,
+                     saved.get("twin"))  # fmt: skip
         return
     jobs = [(row, seed, "float64", None) for row in rows for seed in seeds]
     # Fixed point beside float (both on the squared error of the one-hot
     # targets: fixed point has no softmax).
     for row in rows:
         if row.get("fixed"):
-            jobs += [(row, seed, precision, "mse") for precision in ("float64", "fixed16")
-                     for seed in seeds]  # fmt: skip
+            jobs += [(row, seed, precision, "mse")
+                     for precision in ("float64", "float32", "fixed16") for seed in seeds]  # fmt: skip
     jobs.sort(key=lambda job: -cost(job[0]))  # longest first: the workers finish together
+    # On Lava (this process, beside the workers: Lava starts processes of its
+    # own): the fixed LRA row whole, the fixed TPTT row's first sequences.
+    fixed = [row for row in rows if row.get("fixed")]
+    lava_jobs = [] if args.no_lava else [(row, 0, "fixed16", "mse", "lava")
+                                         for row in fixed if row["rule"] == "lra"]  # fmt: skip
+    twin_rows = [] if args.no_lava else [row for row in fixed if row["rule"] == "tptt"]
     results = []
+
+    def report(result):
+        results.append(result)
+        step, whole = result["curve"][-1]
+        print(f"[{len(results)}/{len(jobs) + len(lava_jobs)}] {result['label']} "
+              f"({result['precision']}, {result['loss'] or 'xent'}, {result['target']}) seed "
+              f"{result['seed']}: step accuracy {step:.3f}, sequences {whole:.3f} "
+              f"({result['seconds']:.0f} s)", flush=True)  # fmt: skip
+
     started = time.perf_counter()
+    twin = None
+    if lava_jobs or twin_rows:
+        load_lava()
     with multiprocessing.Pool(args.workers) as pool:
-        for result in pool.imap_unordered(run, jobs):
-            results.append(result)
-            step, whole = result["curve"][-1]
-            print(f"[{len(results)}/{len(jobs)}] {result['label']} ({result['precision']}, "
-                  f"{result['loss'] or 'xent'}) seed {result['seed']}: step accuracy {step:.3f}, "
-                  f"sequences {whole:.3f} ({result['seconds']:.0f} s)", flush=True)  # fmt: skip
+        pending = pool.imap_unordered(run, jobs)  # the workers start at once
+        for job in lava_jobs:
+            report(run(job))
+        for row in twin_rows:
+            stream, spec = setup(row, 0, "fixed16", "mse")
+            inputs, targets, _, reset, _ = stream.train
+            end = np.flatnonzero(reset)[LAVA_SEQUENCES] if reset.sum() > LAVA_SEQUENCES else None
+            twin = {**lava_twin(spec, inputs[:end], targets[:end], reset[:end]),
+                    "label": row["label"], "sequences": int(reset[:end].sum())}  # fmt: skip
+            print(f"{row['label']} (fixed16) on Lava: identical {twin['identical']}", flush=True)
+        for result in pending:
+            report(result)
     seconds = time.perf_counter() - started
     # The raw results beside the report: `--report` rebuilds it from them.
     (out / "target_prop.json").write_text(json.dumps({"seeds": seeds, "seconds": seconds,
-                                                     "results": results}))  # fmt: skip
-    write_report(results, rows, seeds, seconds, out)
+                                                     "results": results, "twin": twin}))  # fmt: skip
+    write_report(results, rows, seeds, seconds, out, twin)
 
 
-def _final(results: list, label: str, precision: str = "float64", loss=None) -> np.ndarray:
+def _final(results: list, label: str, precision: str = "float64", loss=None, target="host"):
     """(seeds, 2): final per-step and per-sequence accuracy of one row."""
-    runs = [r for r in results
-            if r["label"] == label and r["precision"] == precision and r["loss"] == loss]  # fmt: skip
+    runs = [r for r in results if r["label"] == label and r["precision"] == precision
+            and r["loss"] == loss and r.get("target", "host") == target]  # fmt: skip
     runs.sort(key=lambda r: r["seed"])
     return np.array([r["curve"][-1] for r in runs]) * 100
 
@@ -216,7 +272,8 @@ def _cell(values: np.ndarray) -> str:
     return f"{values.mean():.1f} ± {values.std():.1f}" if len(values) else "n/a"
 
 
-def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: Path) -> None:
+def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: Path,
+                 twin: dict | None = None) -> None:  # fmt: skip
     lines = [
         "# Local target propagation, online: TPTT and LRA",
         "",
@@ -284,18 +341,40 @@ def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: P
                          f"{secs:.0f} |")  # fmt: skip
     lines += ["", "## Fixed point", "",
               "The same runs on the squared error of the one-hot targets (fixed point has no "
-              f"softmax), float64 and fixed16 (16-bit weights and states, 32-bit errors); "
-              f"TPTT there with {TPTT_MSE}.", "",
-              "| task | float64, cross-entropy | float64, squared error | fixed16, squared error | "
-              "fixed16 saturations |", "|---|---|---|---|---|"]  # fmt: skip
+              f"softmax), float64, float32 and fixed16 (16-bit weights and states, 32-bit "
+              f"errors); TPTT there with {TPTT_MSE}. % sequences, mean ± spread over seeds; "
+              "the Lava column is one seed's whole run on the Lava simulator, beside the "
+              "host's run of the same seed.", "",
+              "| task | float64, cross-entropy | float64, squared error | float32, squared error "
+              "| fixed16, squared error | fixed16 saturations | fixed16 on Lava, seed 0 "
+              "(host: seed 0) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for row in rows:
         if row.get("fixed"):
             cells = [_cell(_final(results, row["label"], p, loss)[:, 1])
-                     for p, loss in (("float64", None), ("float64", "mse"), ("fixed16", "mse"))]  # fmt: skip
+                     for p, loss in (("float64", None), ("float64", "mse"), ("float32", "mse"),
+                                     ("fixed16", "mse"))]  # fmt: skip
             sat = [sum(r["saturations"].values()) for r in results
                    if r["label"] == row["label"] and r["precision"] == "fixed16"]  # fmt: skip
+            lava = _final(results, row["label"], "fixed16", "mse", "lava")
+            host = _final(results, row["label"], "fixed16", "mse")
+            on_lava = (f"{lava[0, 1]:.1f} ({host[0, 1]:.1f})" if len(lava) and len(host)
+                       else "see below" if twin and twin["label"] == row["label"] else "not run")  # fmt: skip
             lines.append(f"| {row['table']}: {row['label']} | {' | '.join(cells)} | "
-                         f"{int(np.mean(sat))} |")  # fmt: skip
+                         f"{int(np.mean(sat))} | {on_lava} |")  # fmt: skip
+    lava_runs = [r for r in results if r.get("target") == "lava"]
+    for r in lava_runs:
+        host = [h for h in results if h["label"] == r["label"] and h["seed"] == r["seed"]
+                and h["precision"] == r["precision"] and h["loss"] == r["loss"]
+                and h.get("target", "host") == "host"]  # fmt: skip
+        same = bool(host) and host[0]["curve"] == r["curve"]
+        lines += ["", f"Lava, {r['label']}, fixed16 seed {r['seed']}, {r['steps']:,} learning "
+                  f"steps: the test scores along the whole run are "
+                  + ("identical to the host's" if same else "NOT the host's")
+                  + f" ({r['steps'] / r['seconds']:,.0f} steps/s on Lava with the test scoring, "
+                  "sharing the two cores with the host runs)."]  # fmt: skip
+    if twin:
+        lines += ["", lava_sentence(twin, f"{twin['label']}, on its first "
+                                          f"{twin['sequences']} training sequences")]  # fmt: skip
     lines += ["", "![learning curves](target_prop.png)", ""]
     (out / "target_prop.md").write_text("\n".join(lines))
     plot(results, rows, out / "target_prop.png")

@@ -58,3 +58,35 @@ def test_results_index_lists_reports_times_and_what_is_missing(bench, tmp_path):
     assert "not run yet: `python benchmarks/mackey_glass.py`" in text
     # the report itself follows, one heading level deeper
     assert "### Host" in text and "## Speed" in text
+
+
+def test_rerunning_some_benchmarks_keeps_the_others_times(bench, tmp_path, monkeypatch):
+    _, results = bench
+    (tmp_path / "bench_times.json").write_text(json.dumps(
+        {"date": "2026-01-02", "quick": False, "seconds": {"speed.py": 150.0, "scaling.py": 600.0},
+         "total_seconds": 800.0, "failed": ["speed.py"]}))  # fmt: skip
+    ran = []
+    monkeypatch.setattr(results.subprocess, "run",
+                        lambda command: ran.append(command) or argparse.Namespace(returncode=0))  # fmt: skip
+    assert results.selected(["speed", "latency.md"]) == ["speed.py", "latency.py"]
+    assert results.run_benchmarks(False, tmp_path, ["speed.py"]) == []
+    assert [Path(command[1]).name for command in ran] == ["speed.py"]
+    record = json.loads((tmp_path / "bench_times.json").read_text())
+    assert (
+        record["seconds"]["scaling.py"] == 600.0 and record["dates"]["scaling.py"] == "2026-01-02"
+    )
+    assert record["total_seconds"] == pytest.approx(600.0 + record["seconds"]["speed.py"])
+    assert not record["one_run"] and record["failed"] == []
+    _, sentence = results.timing_lines(tmp_path)
+    assert "adds up to 10 min, the time `make bench` needs from scratch." in sentence[0]
+    with pytest.raises(SystemExit, match="no benchmark nope"):
+        results.selected(["nope"])
+
+
+def test_lava_sentence_says_when_the_targets_disagree(bench):
+    common, _ = bench
+    twin = {"steps": 1000, "precision": "fixed16", "seed": 0, "identical": False,
+            "max_output_difference": 0.25, "host_steps_per_s": 1e4, "lava_steps_per_s": 900.0}  # fmt: skip
+    text = common.lava_sentence(twin, "DANP")
+    assert "NOT identical: outputs differ by up to 0.25" in text and "900 steps/s" in text
+    assert "identical bit for bit" in common.lava_sentence({**twin, "identical": True}, "DANP")
