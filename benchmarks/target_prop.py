@@ -10,7 +10,7 @@ docs/target_prop.md and docs/target_prop.png.
     python benchmarks/target_prop.py            # every table, 3 seeds (about 40 min on 2 cores)
     python benchmarks/target_prop.py --quick    # a minute: short runs, one seed
 
-The fixed-point table runs its rows in float64, float32 and fixed16; the LRA
+Every run is float32; the fixed-point table runs its rows in fixed16 too; the LRA
 row once more, whole, on the Lava simulator (seed 0), and TPTT's on Lava for
 its first LAVA_SEQUENCES sequences beside the host.
 """
@@ -54,6 +54,7 @@ except ImportError:
     )
 
 SEEDS = (0, 1, 2)
+FLOAT = "float32"  # every table's precision; fixed16 beside it in the fixed-point table
 LAVA_SEQUENCES = 200
 EVALS = 10  # test evaluations along training
 
@@ -217,13 +218,13 @@ def main() -> None:
         write_report(saved["results"], rows, tuple(saved["seeds"]), saved["seconds"], out,
                      saved.get("twin"))  # fmt: skip
         return
-    jobs = [(row, seed, "float64", None) for row in rows for seed in seeds]
+    jobs = [(row, seed, FLOAT, None) for row in rows for seed in seeds]
     # Fixed point beside float (both on the squared error of the one-hot
     # targets: fixed point has no softmax).
     for row in rows:
         if row.get("fixed"):
             jobs += [(row, seed, precision, "mse")
-                     for precision in ("float64", "float32", "fixed16") for seed in seeds]  # fmt: skip
+                     for precision in (FLOAT, "fixed16") for seed in seeds]  # fmt: skip
     jobs.sort(key=lambda job: -cost(job[0]))  # longest first: the workers finish together
     # On Lava (this process, beside the workers: Lava starts processes of its
     # own): the fixed LRA row whole, the fixed TPTT row's first sequences.
@@ -265,7 +266,7 @@ def main() -> None:
     write_report(results, rows, seeds, seconds, out, twin)
 
 
-def _final(results: list, label: str, precision: str = "float64", loss=None, target="host"):
+def _final(results: list, label: str, precision: str = FLOAT, loss=None, target="host"):
     """(seeds, 2): final per-step and per-sequence accuracy of one row."""
     runs = [r for r in results if r["label"] == label and r["precision"] == precision
             and r["loss"] == loss and r.get("target", "host") == target]  # fmt: skip
@@ -290,7 +291,8 @@ def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: P
         "batches (500,000 sequences), seed 002 for up to 100,000 iterations. Ours see a few "
         "thousand sequences (column `trained`), so their numbers are a far target. Accuracy: "
         "`sequences`, the share of test sequences with every scored step right (seed 004's "
-        "measure); `steps`, the share of scored steps right. Mean ± spread over seeds.",
+        "measure); `steps`, the share of scored steps right. Mean ± spread over seeds. "
+        f"Every run is {FLOAT} (the fixed-point table adds fixed16 and Lava).",
         "",
         f"TPTT: 128 hidden units, inverse warm-up 1000 steps; {TPTT} with every entry of the "
         f"window learning at every step (update window, K = 16), or {TPTT_OLDEST} (each "
@@ -346,23 +348,24 @@ def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: P
         if row["table"] == "window":
             final = _final(results, row["label"])
             secs = np.mean([r["seconds"] for r in results if r["label"] == row["label"]
-                            and r["precision"] == "float64" and r["loss"] is None])  # fmt: skip
+                            and r["precision"] == FLOAT and r["loss"] is None])  # fmt: skip
             lines.append(f"| {row['label']} | {_cell(final[:, 1])} | {_cell(final[:, 0])} | "
                          f"{secs:.0f} |")  # fmt: skip
     lines += ["", "## Fixed point", "",
               "The same runs on the squared error of the one-hot targets (fixed point has no "
-              f"softmax), float64, float32 and fixed16 (16-bit weights and states, 32-bit "
+              f"softmax), {FLOAT} and fixed16 (16-bit weights and states, 32-bit "
               f"errors); TPTT there with {TPTT_MSE}. % sequences, mean ± spread over seeds; "
               "the Lava column is one seed's whole run on the Lava simulator, beside the "
               "host's run of the same seed.", "",
-              "| task | float64, cross-entropy | float64, squared error | float32, squared error "
+              f"| task | {FLOAT}, cross-entropy | {FLOAT}, squared error "
               "| fixed16, squared error | fixed16 saturations | fixed16 on Lava, seed 0 "
-              "(host: seed 0) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+              "(host: seed 0) |", "|---|---|---|---|---|---|"]  # fmt: skip
     for row in rows:
         if row.get("fixed"):
-            cells = [_cell(_final(results, row["label"], p, loss)[:, 1])
-                     for p, loss in (("float64", None), ("float64", "mse"), ("float32", "mse"),
-                                     ("fixed16", "mse"))]  # fmt: skip
+            cells = [
+                _cell(_final(results, row["label"], p, loss)[:, 1])
+                for p, loss in ((FLOAT, None), (FLOAT, "mse"), ("fixed16", "mse"))
+            ]
             sat = [sum(r["saturations"].values()) for r in results
                    if r["label"] == row["label"] and r["precision"] == "fixed16"]  # fmt: skip
             lava = _final(results, row["label"], "fixed16", "mse", "lava")
@@ -406,7 +409,7 @@ def plot(results: list, rows: list, path: Path) -> None:
         chosen = [r for r in rows if r["table"] == table and r["label"].startswith(prefix)]
         for i, row in enumerate(chosen):
             runs = [r for r in results if r["label"] == row["label"]
-                    and r["precision"] == "float64" and r["loss"] is None]  # fmt: skip
+                    and r["precision"] == FLOAT and r["loss"] is None]  # fmt: skip
             if not runs:
                 continue
             curve = np.mean([[point[1] for point in r["curve"]] for r in runs], axis=0) * 100
