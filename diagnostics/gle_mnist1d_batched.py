@@ -25,7 +25,7 @@ Prints the test accuracy after every epoch, and the training-set accuracy
 without learning beside it (the accuracy measured while learning flatters:
 the weights move toward the batch in hand).
 
-    python benchmarks/gle_mnist1d_batched.py --epochs 12
+    python diagnostics/gle_mnist1d_batched.py --epochs 12
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the MLP setting of seed 003's Fig. 6 (an MLP reaches about 64 %). It separates
 whether the learning rule learns the classes from whether the network
 remembers the sequence. Prints the test accuracy after every epoch.
 
-    python benchmarks/gle_mnist1d_static.py --epochs 40 --learning-rate 0.5
+    python diagnostics/gle_mnist1d_static.py --epochs 40 --learning-rate 0.5
 """
 
 from __future__ import annotations
