@@ -116,6 +116,7 @@ def lava_sentence(twin: dict, what: str) -> str:
         f"**Lava simulator:** {what}, {twin['precision']}, network seed {twin['seed']}, learning "
         f"{twin['steps']:,} steps on Lava and on the host from the same start: {agree} "
         f"({twin['lava_steps_per_s']:,.0f} steps/s on Lava, {twin['host_steps_per_s']:,.0f} on "
-        "the host). Lava's simulator is too slow for the whole run; since the two targets "
-        "agree bit for bit, the host's fixed-point rows are what Lava would produce."
-    )
+        "the host). Lava's simulator is too slow for the whole run"
+        + ("; since the two targets agree bit for bit, the host's fixed-point rows are what "
+           "Lava would produce." if twin["identical"] else ".")
+    )  # fmt: skip

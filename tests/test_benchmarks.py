@@ -89,4 +89,5 @@ def test_lava_sentence_says_when_the_targets_disagree(bench):
             "max_output_difference": 0.25, "host_steps_per_s": 1e4, "lava_steps_per_s": 900.0}  # fmt: skip
     text = common.lava_sentence(twin, "DANP")
     assert "NOT identical: outputs differ by up to 0.25" in text and "900 steps/s" in text
+    assert "what Lava would produce" not in text
     assert "identical bit for bit" in common.lava_sentence({**twin, "identical": True}, "DANP")
