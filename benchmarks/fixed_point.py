@@ -5,8 +5,9 @@ changes; and host speed of fixed16 against float32 at n = 64 and 256.
     python benchmarks/fixed_point.py [--quick]
 
 Every run uses the same hyper-parameters: fixed point's defaults (plain SGD,
-learning rate 3e-3, decorrelation rate 3e-6; `timelocal rules`). Writes
-docs/fixed_point.md and docs/fixed_point.png."""
+learning rate 3e-3, decorrelation rate 3e-6; `timelocal rules`). Each
+fixed-point precision also learns the first LAVA_STEPS steps on the Lava
+simulator beside the host. Writes docs/fixed_point.md and docs/fixed_point.png."""
 
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ from timelocal.runtime.session import RunOptions, Session  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import add_output_options, output_dir, provenance
+    from benchmarks.common import add_output_options, lava_twin, load_lava, output_dir, provenance
     from benchmarks.mackey_glass import TRAIN, run_all
 except ImportError:  # run as a script from the benchmarks folder
-    from common import add_output_options, output_dir, provenance
+    from common import add_output_options, lava_twin, load_lava, output_dir, provenance
     from mackey_glass import TRAIN, run_all
 
 # The fixed-point defaults, spelled out so that float32 runs the same rule.
@@ -41,6 +42,7 @@ PRECISIONS = [
     ("loihi8, round to nearest",
      "fixed:w=8.7,a=24.16,e=32.24,g=32.24,acc=40,shared=1,rounding=nearest"),
 ]  # fmt: skip
+LAVA_STEPS = 5000
 
 
 def speed(precision: str, hidden: int, steps: int, repeats: int) -> float:
@@ -61,13 +63,23 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--hidden", type=int, default=100)
+    parser.add_argument("--no-lava", action="store_true", help="skip the Lava runs")
     add_output_options(parser, "3 epochs, one seed")
     args = parser.parse_args()
     args.out = output_dir(args)
     epochs, seeds = (3, 1) if args.quick else (args.epochs, args.seeds)
     jobs = [(label, "anp", True, SGD, epochs, args.hidden, seed, precision)
             for seed in range(seeds) for label, precision in PRECISIONS]  # fmt: skip
+    if not args.no_lava:
+        load_lava()
     results = run_all(jobs)
+    twins = []
+    stream = open_stream(f"synth:mackey-glass?train={LAVA_STEPS}&test=10&seed=0")
+    for label, precision in [] if args.no_lava else PRECISIONS[1:]:
+        spec = NetworkSpec("anp", 1, 1, n_hidden=args.hidden, decorrelate=True, seed=0,
+                           precision=precision, params=SGD)  # fmt: skip
+        twins.append((label, lava_twin(spec, stream.train[0], stream.train[1])))
+        print(f"{label} on Lava: identical {twins[-1][1]['identical']}", flush=True)
     sizes = {64: 5000, 256: 1000} if args.quick else {64: 50000, 256: 10000}
     speed("fixed16", 8, 50, 1), speed("float32", 8, 50, 1)  # load compiled code first
     speeds = []
@@ -76,10 +88,10 @@ def main():
         f16 = speed("fixed16", hidden, steps, 3)
         speeds.append((hidden, steps, f32, f16))
         print(f"n={hidden}: float32 {f32:,.0f} steps/s, fixed16 {f16:,.0f} ({f16 / f32:.2f}x)")
-    write_report(results, speeds, epochs, seeds, args)
+    write_report(results, speeds, epochs, seeds, args, twins)
 
 
-def write_report(results, speeds, epochs, seeds, args):
+def write_report(results, speeds, epochs, seeds, args, twins=()):
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for label, precision in PRECISIONS:
@@ -127,6 +139,18 @@ def write_report(results, speeds, epochs, seeds, args):
     ]
     for hidden, steps, f32, f16 in speeds:
         lines.append(f"| {hidden} | {steps} | {f32:,.0f} | {f16:,.0f} | {f16 / f32:.2f} |")
+    if twins:
+        lines += ["", "## Lava simulator, same formats", "",
+                  f"Each fixed-point row's seed-0 network learns its first {LAVA_STEPS:,} steps "
+                  "on Lava and on the host from the same start (Lava's simulator would take "
+                  "hours for the whole table).", "",
+                  "| precision | outputs, losses and weights | Lava (steps/s) | host (steps/s) |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for label, twin in twins:
+            same = ("identical bit for bit" if twin["identical"] else
+                    f"differ (outputs by up to {twin['max_output_difference']:.3g})")  # fmt: skip
+            lines.append(f"| {label} | {same} | {twin['lava_steps_per_s']:,.0f} | "
+                         f"{twin['host_steps_per_s']:,.0f} |")  # fmt: skip
     lines += ["", "![learning curves](fixed_point.png)", ""]
     (args.out / "fixed_point.md").write_text("\n".join(lines))
     import matplotlib
