@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from timelocal import Network, NetworkSpec  # noqa: E402
+from timelocal.runtime.spec import FIXED_ANP_RATE_TIMES_N  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
@@ -42,10 +43,6 @@ ENTRIES = [
     ("BPTT (T=50)", "bptt", False, "float32"),
     ("DANP fixed16", "anp", True, "fixed16"),
 ]
-# Fixed point learns with plain SGD, whose default step (0.003) drives the
-# states into saturation from n = 300 on (measured: test MSE 64, the output
-# pinned at its format's limit); the fixed16 runs take 0.3 / n instead.
-FIXED_RATE_TIMES_N = 0.3
 CHUNK = 500  # steps per learn call: the time per step excludes compilation
 
 
@@ -54,9 +51,8 @@ def run_entry(job: tuple) -> dict:
     label, rule, decorrelate, precision, hidden, seed, steps = job
     stream = open_stream(f"synth:mackey-glass?train={steps}&test=5000&seed={seed}")
     x, y = stream.train[0], stream.train[1]
-    params = {"learning_rate": FIXED_RATE_TIMES_N / hidden} if precision == "fixed16" else {}
     net = Network(NetworkSpec(rule, 1, 1, n_hidden=hidden, decorrelate=decorrelate, seed=seed,
-                              precision=precision, params=params))  # fmt: skip
+                              precision=precision))  # fmt: skip
     # Numba's cache loads the kernels on the first call; time from the second chunk on.
     first = min(CHUNK, steps // 2)
     losses = [net.learn(x[:first], y[:first]).loss]
@@ -147,10 +143,10 @@ def write_report(results: list, seconds: float, args) -> None:
         "update per step; BPTT one per window of 50), then is tested on a 5000-step series "
         f"from another seed. Seeds 0-{args.seeds - 1} (network and data): mean test MSE with "
         "[min, max]. Float32, and DANP once more in fixed16 (16-bit weights and states, 32-bit "
-        "errors). Default hyper-parameters at every size (`timelocal rules`), except fixed "
-        f"point's learning rate, {FIXED_RATE_TIMES_N} / n: its default, 0.003, saturates the "
-        "states from n = 300 on (test MSE 64, the output pinned at the format's limit). The "
-        "time per "
+        "errors). Default hyper-parameters at every size (`timelocal rules`); fixed-point "
+        f"ANP's learning rate defaults to {FIXED_ANP_RATE_TIMES_N} / n where that is below "
+        "0.003 (at 0.003 the states saturated from n = 300 on: test MSE 64, the output pinned "
+        "at the format's limit). The time per "
         "step is the host's, measured after the kernels are loaded, with two runs sharing the "
         "machine's two cores. The whole run took "
         f"{seconds / 60:.0f} min.",

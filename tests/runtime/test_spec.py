@@ -15,6 +15,20 @@ def test_defaults_and_overrides():
     assert NetworkSpec("bptt", 1, 1).time_local is False
 
 
+def test_fixed_point_anp_learning_rate_shrinks_with_the_width():
+    def rate(n, precision="fixed16", **params):
+        return NetworkSpec("anp", 1, 1, n_hidden=n, precision=precision,
+                           params=params).hyper("learning_rate")  # fmt: skip
+
+    assert rate(100) == pytest.approx(3e-3) and rate(50) == pytest.approx(3e-3)
+    assert rate(300) == pytest.approx(1e-3) and rate(3000) == pytest.approx(1e-4)
+    assert rate(3000, "loihi8") == pytest.approx(1e-4)
+    assert rate(3000, learning_rate=3e-3) == 3e-3  # a given rate is kept
+    assert rate(3000, "float32") == 3e-5  # float ANP: Adam's default, whatever the width
+    assert NetworkSpec("np", 1, 1, n_hidden=3000, precision="fixed16").hyper(
+        "learning_rate") == 1e-4  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
