@@ -29,23 +29,9 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import (
-        add_output_options,
-        lava_sentence,
-        lava_twin,
-        load_lava,
-        output_dir,
-        provenance,
-    )
-except ImportError:
-    from common import (
-        add_output_options,
-        lava_sentence,
-        lava_twin,
-        load_lava,
-        output_dir,
-        provenance,
-    )
+    from benchmarks import common
+except ImportError:  # run as a script from the benchmarks folder
+    import common
 
 LAVA_SAMPLES = 100
 
@@ -91,17 +77,11 @@ def run(job: tuple) -> dict:
             "seconds": time.perf_counter() - start, "saturations": net.saturations}  # fmt: skip
 
 
-CONFIGS = [
-    {"name": "GLE float64, 3 x 100", "hidden": 100, "precision": "float64",
-     "params": {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.02,
-                "tau_learning_rate": 0.0}},
-    {"name": "GLE float32, 3 x 100", "hidden": 100, "precision": "float32",
-     "params": {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.02,
-                "tau_learning_rate": 0.0}},
-    {"name": "GLE fixed16, 3 x 100", "hidden": 100, "precision": "fixed16",
-     "params": {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.02,
-                "tau_learning_rate": 0.0}},
-]  # fmt: skip
+# Three hidden layers of 100, half of each started as low-pass (memory) units.
+PARAMS = {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.02,
+          "tau_learning_rate": 0.0}  # fmt: skip
+CONFIGS = [{"name": f"GLE {precision}, 3 x 100", "hidden": 100, "precision": precision,
+            "params": PARAMS} for precision in ("float64", "float32", "fixed16")]  # fmt: skip
 
 
 def main() -> None:
@@ -110,9 +90,9 @@ def main() -> None:
     parser.add_argument("--hold", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3, help="network seeds 0 .. N-1")
     parser.add_argument("--no-lava", action="store_true", help="skip the Lava run")
-    add_output_options(parser, "1000 training samples, 3 epochs")
+    common.add_output_options(parser, "1000 training samples, 3 epochs")
     args = parser.parse_args()
-    args.out = output_dir(args)
+    args.out = common.output_dir(args)
     train = 1000 if args.quick else 0
     if args.quick:
         args.epochs = min(args.epochs, 3)
@@ -121,7 +101,7 @@ def main() -> None:
         for config in CONFIGS:
             jobs.append((config, seed, args.epochs, stream_url(config, args.hold, train)))
     if not args.no_lava:
-        load_lava()
+        common.load_lava()
     with multiprocessing.Pool(2) as pool:
         results = list(pool.imap(run, jobs))
     twin = None
@@ -129,7 +109,7 @@ def main() -> None:
         config = next(c for c in CONFIGS if c["precision"] == "fixed16")
         stream, spec = setup(config, 0, stream_url(config, args.hold, LAVA_SAMPLES))
         x, y, has, reset, _ = stream.train
-        twin = lava_twin(spec, x, np.where(has[:, None], y, np.nan), reset)
+        twin = common.lava_twin(spec, x, np.where(has[:, None], y, np.nan), reset)
         twin["samples"] = LAVA_SAMPLES
     write_report(results, args, twin)
 
@@ -152,7 +132,7 @@ def write_report(results: list, args, twin: dict | None = None) -> None:
     lines = [
         "# MNIST-1D, GLE online",
         "",
-        provenance(),
+        common.provenance(),
         "",
         "Standard MNIST-1D (5000 samples, seed 42: 4000 train, 1000 test; "
         + ("the first 1000 training samples only (--quick)" if args.quick else "all of them")
@@ -184,7 +164,7 @@ def write_report(results: list, args, twin: dict | None = None) -> None:
               f"{(0.9 - best) * 100:.1f} points (seed 003 trains in batches of 100 with Adam for up to 150 "
               "epochs; this is one sample at a time with plain SGD).", ""]  # fmt: skip
     if twin is not None:
-        lines += [lava_sentence(twin, f"the fixed16 network on its first {twin['samples']} "
+        lines += [common.lava_sentence(twin, f"the fixed16 network on its first {twin['samples']} "
                                       "training samples"), ""]  # fmt: skip
     lines += ["![learning curves](mnist1d.png)", ""]
     (args.out / "mnist1d.md").write_text("\n".join(lines))

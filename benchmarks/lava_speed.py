@@ -162,13 +162,16 @@ def draw_graph(path: Path) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_output_options(parser, "shorter runs")
+    add_output_options(parser, "shorter runs, n = 16 and 64, one of each (within a minute)")
     args = parser.parse_args()
     args.out = output_dir(args)
+    global REPEATS
+    sizes = SIZES[:2] if args.quick else SIZES
+    REPEATS = 1 if args.quick else REPEATS
     lava_steps = 300 if args.quick else 2000
     host_steps = 5000 if args.quick else 10000
     rows = []
-    for n in SIZES:
+    for n in sizes:
         host = timelocal_steps_per_s("host", "float64", n, host_steps)
         ours_float = timelocal_steps_per_s("lava", "float64", n, lava_steps)
         ours_fixed = timelocal_steps_per_s("lava", "fixed16", n, lava_steps)
@@ -177,7 +180,7 @@ def main():
         print(f"n={n}: host {host:,.0f}, lava float64 {ours_float:,.0f}, lava fixed16 "
               f"{ours_fixed:,.0f}, Lava Dense+LIF {theirs:,.0f} steps/s", flush=True)  # fmt: skip
     gle_rows = []
-    for n in SIZES:
+    for n in sizes:
         host = gle_steps_per_s("host", "float64", n, host_steps)
         ours_float = gle_steps_per_s("lava", "float64", n, lava_steps)
         ours_fixed = gle_steps_per_s("lava", "fixed16", n, lava_steps)
@@ -186,7 +189,7 @@ def main():
               f"{ours_fixed:,.0f} steps/s", flush=True)  # fmt: skip
     tp_rows = []
     for rule in ("tptt", "lra"):
-        for n in SIZES:
+        for n in sizes:
             speeds = [target_steps_per_s(rule, target, precision, n, steps)
                       for target, precision, steps in (("host", "float64", host_steps),
                                                        ("lava", "float64", lava_steps),

@@ -33,25 +33,9 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import (
-        add_output_options,
-        lava_sentence,
-        lava_twin,
-        load_lava,
-        output_dir,
-        provenance,
-        scores,
-    )
-except ImportError:
-    from common import (
-        add_output_options,
-        lava_sentence,
-        lava_twin,
-        load_lava,
-        output_dir,
-        provenance,
-        scores,
-    )
+    from benchmarks import common
+except ImportError:  # run as a script from the benchmarks folder
+    import common
 
 SEEDS = (0, 1, 2)
 FLOAT = "float32"  # every table's precision; fixed16 beside it in the fixed-point table
@@ -186,7 +170,7 @@ def run(job: tuple) -> dict:
         for k in range(EVALS):
             part = slice(k * steps // EVALS, (k + 1) * steps // EVALS)
             net.learn(inputs[part], targets[part], reset=reset[part])
-            curve.append(scores(net, stream.test)[:2])
+            curve.append(common.scores(net, stream.test)[:2])
         saturations = net.saturations
     return {"label": row["label"], "table": row["table"], "seed": seed, "precision": precision,
             "loss": loss, "target": target, "curve": curve, "steps": steps,
@@ -204,13 +188,13 @@ def cost(row: dict) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_output_options(parser, "short runs, one seed (a minute)")
+    common.add_output_options(parser, "short runs, one seed (a minute)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-lava", action="store_true", help="skip the Lava runs")
     parser.add_argument("--report", action="store_true",
                         help="rewrite the report from the last run's docs/target_prop.json")  # fmt: skip
     args = parser.parse_args()
-    out = output_dir(args)
+    out = common.output_dir(args)
     seeds = SEEDS[:1] if args.quick else SEEDS
     rows = experiments(args.quick)
     if args.report:
@@ -245,7 +229,7 @@ def main() -> None:
     started = time.perf_counter()
     twin = None
     if lava_jobs or twin_rows:
-        load_lava()
+        common.load_lava()
     with multiprocessing.Pool(args.workers) as pool:
         pending = pool.imap_unordered(run, jobs)  # the workers start at once
         for job in lava_jobs:
@@ -254,7 +238,7 @@ def main() -> None:
             stream, spec = setup(row, 0, "fixed16", "mse")
             inputs, targets, _, reset, _ = stream.train
             end = np.flatnonzero(reset)[LAVA_SEQUENCES] if reset.sum() > LAVA_SEQUENCES else None
-            twin = {**lava_twin(spec, inputs[:end], targets[:end], reset[:end]),
+            twin = {**common.lava_twin(spec, inputs[:end], targets[:end], reset[:end]),
                     "label": row["label"], "sequences": int(reset[:end].sum())}  # fmt: skip
             print(f"{row['label']} (fixed16) on Lava: identical {twin['identical']}", flush=True)
         for result in pending:
@@ -283,7 +267,7 @@ def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: P
     lines = [
         "# Local target propagation, online: TPTT and LRA",
         "",
-        provenance(f"Seeds {', '.join(map(str, seeds))}; {seconds / 60:.0f} min in all."),
+        common.provenance(f"Seeds {', '.join(map(str, seeds))}; {seconds / 60:.0f} min in all."),
         "",
         "Every network learns online: one learning step per sample, sequences one after "
         "another (a reset between them), targets propagated over the last K steps only. "
@@ -386,7 +370,7 @@ def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: P
                   + f" ({r['steps'] / r['seconds']:,.0f} steps/s on Lava with the test scoring, "
                   "sharing the two cores with the host runs)."]  # fmt: skip
     if twin:
-        lines += ["", lava_sentence(twin, f"{twin['label']}, on its first "
+        lines += ["", common.lava_sentence(twin, f"{twin['label']}, on its first "
                                           f"{twin['sequences']} training sequences")]  # fmt: skip
     lines += ["", "![learning curves](target_prop.png)", ""]
     (out / "target_prop.md").write_text("\n".join(lines))
