@@ -351,7 +351,8 @@ def write_report(results: list, rows: list, seeds: tuple, seconds: float, out: P
                 for p, loss in ((FLOAT, None), (FLOAT, "mse"), ("fixed16", "mse"))
             ]
             sat = [sum(r["saturations"].values()) for r in results
-                   if r["label"] == row["label"] and r["precision"] == "fixed16"]  # fmt: skip
+                   if r["label"] == row["label"] and r["precision"] == "fixed16"
+                   and r.get("target", "host") == "host"]  # the host's seeds  # fmt: skip
             lava = _final(results, row["label"], "fixed16", "mse", "lava")
             host = _final(results, row["label"], "fixed16", "mse")
             on_lava = (f"{lava[0, 1]:.1f} ({host[0, 1]:.1f})" if len(lava) and len(host)
