@@ -1,0 +1,97 @@
+"""The diagnostics' claims that their numbers rest on: the batched GLE
+diagnostic's fast engine computes what the kernel does, and the window
+diagnostic's gradient is the exact gradient of the step's loss through the
+window (the scripts themselves are not tests)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from timelocal import NetworkSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def diagnostics(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "diagnostics"))
+    import copy_window_bptt
+    import gle_mnist1d_batched
+
+    return gle_mnist1d_batched, copy_window_bptt
+
+
+@pytest.mark.parametrize("linear", [0, 1])
+def test_fast_batched_gle_matches_the_kernel_engine(diagnostics, linear):
+    batched, _ = diagnostics
+    spec = NetworkSpec("gle", 1, batched.CLASSES, n_hidden=6, loss="xent", seed=3,
+                       params={"layers": 2, "dt": 0.2, "tau_m": 1.2, "tau_r": 1.2,
+                               "tau_min": 0.4, "learning_rate": 1.0, "tau_learning_rate": 0.0,
+                               "linear": linear})  # fmt: skip
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 25))
+    y = rng.integers(0, batched.CLASSES, 8)
+    models = []
+    for engine in (batched.Batched, batched.FastBatched):
+        model = engine(spec, 4, (1e-2, 0.9, 0.999, 1e-8))
+        # Lagged units as the diagnostic sets them: tau_r = dt, some tau_m halved.
+        for layer in range(2):
+            model.net.state["tau_r"][6 * layer : 6 * layer + 4] = 0.2
+            model.net.state["tau_m"][6 * layer : 6 * layer + 2] = 0.6
+        models.append(model)
+    for model in models:
+        model.accuracy(x, y, learn=True, reset_each=False)  # two batches, 50 Adam steps
+    kernel, fast = (model.net.state["params"] for model in models)
+    start = NetworkSpec(spec.rule, 1, batched.CLASSES, n_hidden=6, loss="xent", seed=3,
+                        params=spec.params)  # fmt: skip
+    assert not np.allclose(kernel, batched.Network(start).state["params"])  # it learned
+    np.testing.assert_allclose(fast, kernel, rtol=0, atol=1e-12)
+    accuracies = [model.accuracy(x, y, learn=False, reset_each=True) for model in models]
+    assert accuracies[0] == accuracies[1]
+
+
+def test_window_gradient_is_the_exact_gradient_through_the_window(diagnostics):
+    _, window = diagnostics
+    rng = np.random.default_rng(1)
+    n, n_in, n_out, steps, label = 5, 3, 4, 9, 2
+    W_xh, W_h = rng.standard_normal((n, n_in)), 0.5 * rng.standard_normal((n, n))
+    b, W_hy = 0.1 * rng.standard_normal(n), rng.standard_normal((n_out, n))
+    xs = rng.standard_normal((steps, n_in))
+    starts = np.zeros(steps, bool)
+    starts[[0, 3]] = True
+    held = (W_xh.copy(), W_h.copy(), b.copy())  # the weights before the window
+
+    def loss(W_xh, W_h, b, W_hy, K, t):
+        h = np.zeros(n)
+        for s in range(t + 1):
+            h = np.zeros(n) if starts[s] else h
+            A, R, c = (W_xh, W_h, b) if s > t - K else held
+            h = np.tanh(A @ xs[s] + R @ h + c)
+        o = W_hy @ h
+        return np.log(np.exp(o).sum()) - o[label]
+
+    for K, t in ((3, 8), (8, 8), (4, 5)):  # inside a sequence; reaching back to its start
+        hist = [np.zeros((K, n)), np.zeros((K, n)), np.zeros((K, n_in)), np.zeros(K, bool)]
+        h = np.zeros(n)
+        for s in range(t + 1):
+            prev = np.zeros(n) if starts[s] else h
+            h = np.tanh(W_xh @ xs[s] + W_h @ prev + b)
+            for buffer, value in zip(hist, (h, prev, xs[s], starts[s]), strict=True):
+                buffer[s % K] = value
+        p = np.exp(W_hy @ h)
+        d_o = p / p.sum()
+        d_o[label] -= 1.0
+        grads = [np.zeros_like(a) for a in (W_xh, W_h, b, W_hy)]
+        window.window_gradient(d_o, h, *hist, t, W_h, W_hy, *grads)
+        for array, grad in zip((W_xh, W_h, b, W_hy), grads, strict=True):
+            numeric = np.zeros_like(array)
+            for i in np.ndindex(array.shape):
+                old = array[i]
+                array[i] = old + 1e-6
+                up = loss(W_xh, W_h, b, W_hy, K, t)
+                array[i] = old - 1e-6
+                down = loss(W_xh, W_h, b, W_hy, K, t)
+                array[i] = old
+                numeric[i] = (up - down) / 2e-6
+            np.testing.assert_allclose(grad, numeric, rtol=0, atol=1e-7)
+            assert np.abs(grad).max() > 1e-3
