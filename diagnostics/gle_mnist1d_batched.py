@@ -200,9 +200,11 @@ class FastBatched:
         return outputs
 
     def accuracy(self, x: np.ndarray, y: np.ndarray, learn: bool, reset_each: bool) -> float:
-        """As ``Batched.accuracy``."""
+        """As ``Batched.accuracy``; also keeps the mean cross-entropy of the
+        outputs over the steps and samples in ``self.loss`` (the reference's
+        test loss, which its learning-rate schedule watches)."""
         B = self.batch
-        right = 0
+        right, loss = 0, 0.0
         for start in range(0, len(y) - B + 1, B):
             labels = y[start : start + B]
             targets = np.eye(CLASSES)[labels]
@@ -210,8 +212,11 @@ class FastBatched:
                 self.reset()
             summed = np.zeros((B, CLASSES))
             for t in range(x.shape[1]):
-                summed += self.step(x[start : start + B, t : t + 1], targets, learn)
+                outputs = self.step(x[start : start + B, t : t + 1], targets, learn)
+                summed += outputs
+                loss -= np.log(outputs[np.arange(B), labels]).sum()
             right += int((summed.argmax(axis=1) == labels).sum())
+        self.loss = loss / (len(y) // B * B) / x.shape[1]
         return right / (len(y) // B * B)
 
 
@@ -235,6 +240,14 @@ def main() -> None:
         help="halve Adam's learning rate after this many epochs without a better "
         "accuracy on the training samples, without learning (0: never; the reference halves on a "
         "plateau of 2 of its test loss)",
+    )
+    parser.add_argument(
+        "--plateau-on",
+        choices=("train-accuracy", "test-loss"),
+        default="train-accuracy",
+        help="what --patience watches: the accuracy on 1000 training samples (halve after "
+        "PATIENCE epochs without a better one), or, as the reference, the test loss (halve "
+        "after more than PATIENCE epochs without one 1e-4 lower; fast engine only)",
     )
     parser.add_argument(
         "--linear-first",
@@ -307,18 +320,25 @@ def main() -> None:
           flush=True)  # fmt: skip
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
-    best, since_best = 0.0, 0
+    best, since_best = (np.inf, 0) if args.plateau_on == "test-loss" else (0.0, 0)
     for epoch in range(args.epochs):
         order = rng.permutation(len(y))
         reset_each = not args.no_reset
         model.accuracy(x[order], y[order], learn=True, reset_each=reset_each)
         test = model.accuracy(data["x_test"], data["y_test"], learn=False, reset_each=reset_each)
+        test_loss = getattr(model, "loss", np.nan)
         train = model.accuracy(x[:1000], y[:1000], learn=False, reset_each=reset_each)
-        print(f"epoch {epoch + 1}: test accuracy {test:.3f}, training samples {train:.3f} "
-              f"(Adam lr {model.adam[0]:.2g}, {time.perf_counter() - started:.0f} s)",
-              flush=True)  # fmt: skip
-        best, since_best = (train, 0) if train > best else (best, since_best + 1)
-        if args.patience and since_best >= args.patience:
+        print(f"epoch {epoch + 1}: test accuracy {test:.3f} (loss {test_loss:.4f}), training "
+              f"samples {train:.3f} (Adam lr {model.adam[0]:.2g}, "
+              f"{time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+        if args.plateau_on == "test-loss":  # as torch's ReduceLROnPlateau, threshold 1e-4
+            better = test_loss < best * (1 - 1e-4)
+            best, since_best = (test_loss, 0) if better else (best, since_best + 1)
+            halve = since_best > args.patience
+        else:
+            best, since_best = (train, 0) if train > best else (best, since_best + 1)
+            halve = since_best >= args.patience
+        if args.patience and halve:
             model.adam[0] /= 2
             since_best = 0
 
