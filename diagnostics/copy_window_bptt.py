@@ -6,8 +6,9 @@ readout, cross-entropy at every step) trained online, one update per step,
 with the exact gradient of that step's loss through the last K steps
 (sliding-window truncated BPTT; the state before the window is held fixed,
 and no window crosses a sequence start). It is not time-local and not a
-product rule: it is the best that any learning rule limited to a K-step
-window can aim for, with the true gradient in place of propagated targets.
+product rule: it is what the true gradient learns when its credit is cut
+where TPTT's targets are, the baseline to read TPTT's window against. (It is
+not a bound: at delay 10, K = 16, TPTT gets further than it, README.)
 
 The task is the benchmark's: ``synth:copy-memory?length=10&delay=D&marker=one``
 (seed 004's layout). A data symbol is recalled ``length + delay`` steps after
