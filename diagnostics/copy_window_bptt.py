@@ -17,7 +17,8 @@ symbol and its recall together. Score: the share of test sequences whose 10
 recall steps are all right (seed 004's measure), and the share of recall
 steps right (chance 12.5 %).
 
-    python diagnostics/copy_window_bptt.py --delay 10 --window 16 21 30
+    python diagnostics/copy_window_bptt.py --delay 10 --window 16 21 30 --sequences 40000
+                                        # the README's numbers; about 10 min a row
 """
 
 from __future__ import annotations
