@@ -33,17 +33,10 @@ from numba import njit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
+from timelocal.kernels.codes import OPT_ADAM  # noqa: E402
+from timelocal.kernels.numeric import FloatNumeric  # noqa: E402
+from timelocal.kernels.optim import apply_update  # noqa: E402
 from timelocal.streams.synthetic import copy_memory  # noqa: E402
-
-
-@njit(cache=True)
-def adam(param, grad, m, v, rate, beta1, beta2, t):
-    """One Adam step on a flat view of ``param`` (step ``t``, from 1)."""
-    m[:] = beta1 * m + (1.0 - beta1) * grad
-    v[:] = beta2 * v + (1.0 - beta2) * grad**2
-    m_hat = m / (1.0 - beta1**t)
-    v_hat = v / (1.0 - beta2**t)
-    param -= rate * m_hat / (np.sqrt(v_hat) + 1e-8)
 
 
 @njit(cache=True)
@@ -71,8 +64,9 @@ def window_gradient(d_o, h, hist_h, hist_prev, hist_x, hist_start, t, W_h, W_hy,
 
 
 @njit(cache=True)
-def train(xs, labels, starts, W_xh, W_h, b, W_hy, b_y, window, rate, beta1, beta2):
-    """Online sliding-window BPTT with Adam: ``xs`` (steps, n_in), ``labels``
+def train(num, xs, labels, starts, W_xh, W_h, b, W_hy, b_y, window, rate, beta1, beta2):
+    """Online sliding-window BPTT with the kernels' Adam (``num``: a float64
+    numeric record): ``xs`` (steps, n_in), ``labels``
     (steps,) the target symbol, ``starts`` (steps,) sequence starts. Updates
     the weights in place; returns the per-step loss."""
     steps, n_in = xs.shape
@@ -116,16 +110,9 @@ def train(xs, labels, starts, W_xh, W_h, b, W_hy, b_y, window, rate, beta1, beta
             (b_y, d_o),
         ):
             size = param.shape[0]
-            adam(
-                param,
-                grad,
-                moments[0, at : at + size],
-                moments[1, at : at + size],
-                rate,
-                beta1,
-                beta2,
-                t + 1,
-            )
+            apply_update(num, param, grad, moments[0, at : at + size],
+                         moments[1, at : at + size], t + 1, OPT_ADAM, rate, beta1, beta2,
+                         1e-8)  # fmt: skip
             at += size
     return losses
 
@@ -159,7 +146,8 @@ def run(delay: int, window: int, sequences: int, test: int, hidden: int, rate: f
     tr_inputs, tr_targets, _, tr_reset, _ = stream.train
     te_inputs, te_targets, _, te_reset, te_scored = stream.test
     started = time.perf_counter()
-    losses = train(tr_inputs, tr_targets.argmax(1), tr_reset, W_xh, W_h, b, W_hy, b_y,
+    losses = train(FloatNumeric(bits=64), tr_inputs, tr_targets.argmax(1), tr_reset, W_xh, W_h,
+                   b, W_hy, b_y,
                    window, rate, 0.9, 0.999)  # fmt: skip
     seconds = time.perf_counter() - started
     guess = predict(te_inputs, te_reset, W_xh, W_h, b, W_hy, b_y)
