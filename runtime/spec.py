@@ -66,13 +66,14 @@ class HyperParameter:
         return None
 
 
+# Fixed-point ANP's learning rate is at most this over n_hidden (NetworkSpec.hyper).
+FIXED_ANP_RATE_TIMES_N = 0.3
+
 # Defaults chosen by sweeps on Mackey-Glass, 100 hidden units, 20 epochs, seeds 0-2
 # (learning rates 1e-6 ... 5e-3, SGD and Adam, decorrelation rates 1e-6 ... 1e-3).
 # ANP: Adam at 3e-5 beat the best SGD setting by 2-4x in test MSE, with and without
 # decorrelation, and decorrelation then helps (it hurt at the SGD rates tried).
 # docs/mackey_glass.md has the resulting table.
-FIXED_ANP_RATE_TIMES_N = 0.3
-
 HYPER_PARAMETERS = (
     HyperParameter(
         "optimizer", str,
@@ -87,8 +88,8 @@ HYPER_PARAMETERS = (
         {"np": 1e-4, "anp": 3e-5, "wp": 1e-5, "bptt": 3e-3, "gle": 0.05, "tptt": 0.01,
          "lra": 0.01},
         "step size of every weight update (GLE: per unit time, eta of dW/dt = eta e r^T; "
-        "TPTT, LRA: of the recurrent layer's W_h, W_xh, b_h; fixed-point ANP: 0.3 / n_hidden "
-        "where that is smaller)",
+        "TPTT, LRA: of the recurrent layer's W_h, W_xh, b_h; fixed-point ANP: "
+        f"{FIXED_ANP_RATE_TIMES_N} / n_hidden where that is smaller)",
         minimum=0.0, fixed_default={"anp": 3e-3},
     ),
     HyperParameter(
