@@ -20,6 +20,10 @@ has phi = identity), ``--uniform-init`` (weights and biases drawn uniformly
 in +-1/sqrt(fan-in), PyTorch's default for a linear layer, where timelocal
 draws N(0, 1/fan-in) weights and zero biases) and ``--no-reset`` (the
 neurons carry over from one sample to the next, as the reference's do).
+``--output-error previous`` takes the output layer's error from the previous
+step's output rates, as the reference does (each of its layers, its loss
+included, reads the values of the step before); ``gle_step`` compares the new
+rates with the target at once.
 
 Prints the test accuracy after every epoch, and the training-set accuracy
 without learning beside it (the accuracy measured while learning flatters:
@@ -30,7 +34,8 @@ Two engines: ``kernel`` calls ``gle_step`` once per sequence and step;
 in matrix products, 2.8x faster (one BLAS thread, 100 sequences of 360
 steps: 5.0 s per 1000 samples learned against 14.0 s; an epoch of the full
 set with its evaluations in about 30 s against 76 s). ``--check`` runs one batch of learning on both from
-the same start and prints their largest weight difference (6e-14: rounding).
+the same start and prints their largest weight difference (4.5e-12 with the
+defaults and one BLAS thread: rounding).
 
     python diagnostics/gle_mnist1d_batched.py --epochs 12
     OPENBLAS_NUM_THREADS=1 python diagnostics/gle_mnist1d_batched.py --epochs 150 \
@@ -128,15 +133,21 @@ class Batched:
         return right / (len(y) // B * B)
 
 
+def _softmax(rates: np.ndarray) -> np.ndarray:
+    shifted = np.exp(rates - rates.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 class FastBatched:
     """The same batched training as ``Batched`` (``gle_step``'s schedule and
     arithmetic, the mean update as one Adam step per Euler step), with the
     batch in matrix products instead of one kernel call per sequence (2.8x
     faster). ``--check`` compares the two engines over one batch."""
 
-    def __init__(self, spec: NetworkSpec, batch: int, adam: tuple):
+    def __init__(self, spec: NetworkSpec, batch: int, adam: tuple, previous_output=False):
         self.net = Network(spec)
         self.batch = batch
+        self.previous_output = previous_output
         state = self.net.state
         views = weights(spec, state["params"])
         self.n_layers = len(spec.layer_sizes) - 1
@@ -177,9 +188,10 @@ class FastBatched:
                 rates = np.tanh(u_hat)
                 prime = 1.0 - rates * rates
             if k == L - 1:
-                shifted = np.exp(rates - rates.max(axis=1, keepdims=True))
-                outputs = shifted / shifted.sum(axis=1, keepdims=True)
-                errors = hp.beta * (targets - outputs)
+                outputs = _softmax(rates)
+                # the reference's output error: from the rates of the step before
+                seen = _softmax(N["r"][k]) if self.previous_output else outputs
+                errors = hp.beta * (targets - seen)
             else:
                 s = N["prime"][k] * back[k]
                 v = N["v"][k]
@@ -265,6 +277,14 @@ def main() -> None:
         action="store_true",
         help="neurons carry over between samples (as in the reference)",
     )
+    parser.add_argument(
+        "--output-error",
+        choices=("current", "previous"),
+        default="current",
+        help="the output error from this step's output rates (gle_step's), or from the "
+        "previous step's (the reference's: its layers read each other's last-step values, "
+        "its loss too; fast engine only)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--engine",
@@ -282,6 +302,8 @@ def main() -> None:
         parser.error("--lagged must be between 0 and --hidden")
     if args.plateau_on == "test-loss" and args.engine == "kernel":
         parser.error("--plateau-on test-loss needs --engine fast (the kernel engine keeps no loss)")
+    if args.output_error == "previous" and args.engine == "kernel":
+        parser.error("--output-error previous needs --engine fast")
     data = mnist1d_data(5000, 42, args.points)
     x, y = data["x"][: args.train], data["y"][: args.train]
     tau, dt = args.tau, args.dt
@@ -293,7 +315,9 @@ def main() -> None:
 
     def make(engine):
         """The network on ``engine``, initialised as the options say."""
-        model = engine(spec, args.batch, (args.learning_rate, 0.9, 0.999, 1e-8))
+        adam = (args.learning_rate, 0.9, 0.999, 1e-8)
+        model = (FastBatched(spec, args.batch, adam, args.output_error == "previous")
+                 if engine is FastBatched else engine(spec, args.batch, adam))  # fmt: skip
         if args.uniform_init:
             init = np.random.default_rng(args.seed + 1000)
             views = weights(spec, model.net.state["params"])

@@ -95,3 +95,29 @@ def test_window_gradient_is_the_exact_gradient_through_the_window(diagnostics):
                 numeric[i] = (up - down) / 2e-6
             np.testing.assert_allclose(grad, numeric, rtol=0, atol=1e-7)
             assert np.abs(grad).max() > 1e-3
+
+
+def test_fast_batched_gle_can_take_the_output_error_from_the_previous_step(diagnostics):
+    batched, _ = diagnostics
+    spec = NetworkSpec("gle", 1, batched.CLASSES, n_hidden=5, loss="xent", seed=4,
+                       params={"layers": 2, "dt": 0.2, "tau_m": 1.2, "tau_r": 1.2,
+                               "tau_min": 0.4, "learning_rate": 1.0})  # fmt: skip
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 3, 1))  # (steps, batch, inputs)
+    targets = np.eye(batched.CLASSES)[[1, 4, 7]]
+    beta = batched.Network(spec).target.hyper.beta
+    now, before = (batched.FastBatched(spec, 3, (1e-3, 0.9, 0.999, 1e-8), previous_output=p)
+                   for p in (False, True))  # fmt: skip
+    for model in (now, before):  # output biases, so that the outputs move from the first step
+        batched.weights(spec, model.net.state["params"])["b3"][:] = np.linspace(-1, 1, 10)
+    seen = np.full((3, batched.CLASSES), 1.0 / batched.CLASSES)  # softmax of rates at rest
+    moved = 0
+    for t in range(5):  # the input reaches the output on the third step
+        outputs = now.step(x[t], targets, learn=False)
+        before.step(x[t], targets, learn=False)
+        np.testing.assert_allclose(now.neurons["e"][-1], beta * (targets - outputs), atol=1e-15)
+        np.testing.assert_allclose(before.neurons["e"][-1], beta * (targets - seen), atol=1e-15)
+        moved += not np.allclose(outputs, seen)
+        seen = outputs  # without learning, both networks' rates stay the same
+    assert moved == 4  # all but the second step
+    np.testing.assert_allclose(before.neurons["r"][-1], now.neurons["r"][-1], atol=0)
