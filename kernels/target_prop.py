@@ -261,6 +261,15 @@ def load_previous(window_start, window_hidden, window_reset, position, j, out):
 
 
 @njit(cache=True)
+def rate_decay(hp, counters):
+    """The factor on learning_rate and readout_rate at this learning step:
+    decay_factor ** (learning steps so far // decay_every), 1 without decay."""
+    if hp.decay_every <= 0:
+        return 1.0
+    return hp.decay_factor ** (counters[C_STEP] // hp.decay_every)
+
+
+@njit(cache=True)
 def learning_signal(num, rate, values, values_frac, counters, signal):
     """signal = -rate * values, in the signals format."""
     mantissa, shift_of_factor = multiplier(num, -rate)
@@ -278,7 +287,9 @@ def readout_learn(num, hp, W_hy, b_y, w_frac, b_frac, grad, hidden, seed, step, 
     """W_hy, b_y descend the step loss E_t: dW_hy = -eta_y g h^T."""
     a_frac = state_frac(num)
     g_frac = signal_frac(num)
-    learning_signal(num, hp.readout_rate, grad, error_frac(num), counters, signal)
+    learning_signal(
+        num, hp.readout_rate * rate_decay(hp, counters), grad, error_frac(num), counters, signal
+    )
     matrix_update(num, W_hy, True, signal, hidden, g_frac + a_frac - w_frac, seed, step,
                   key_offset, counters)  # fmt: skip
     bias_update(num, b_y, True, signal, g_frac - b_frac, seed, step,
@@ -350,6 +361,7 @@ def tptt_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_in
     delta = work[T_BACK, :n]
     signal = work[T_SIGNAL, :n]
     n_params = tp_offsets(W_xh.shape[1], n, 0, True)[7]
+    rate = hp.learning_rate * rate_decay(hp, counters)
     for j in range(learning_entries(hp, position, window_inputs.shape[0])):
         slot = window_slot(position, j, size)
         load_previous(window_start, window_hidden, window_reset, position, j, prev)
@@ -358,7 +370,7 @@ def tptt_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_in
         for i in range(n):
             gap = sub(num, forward[i], goals[j, i])
             delta[i] = store_error(num, mul(num, gap, prime[i], 2 * a_frac - e_frac), counters)
-        learning_signal(num, hp.learning_rate, delta, e_frac, counters, signal)
+        learning_signal(num, rate, delta, e_frac, counters, signal)
         key = j * n_params
         recurrent_learn(num, W_h, b_h, fracs, signal, prev, seed, step, key + W_xh.size, counters)
         input_learn(num, W_xh, fracs, signal, window_inputs[slot], seed, step, key, counters)
@@ -503,17 +515,18 @@ def lra_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_inp
     second = work[T_SIGNAL_B, :n]
     n_params = tp_offsets(W_xh.shape[1], n, 0, False)[7]
     regularized = hp.regularize != 0.0
+    rate = hp.learning_rate * rate_decay(hp, counters)
     for j in range(learning_entries(hp, position, window_inputs.shape[0])):
         slot = window_slot(position, j, size)
         load_previous(window_start, window_hidden, window_reset, position, j, prev)
-        learning_signal(num, hp.learning_rate, rows[R_TARGETS, j], e_frac, counters, signal)
+        learning_signal(num, rate, rows[R_TARGETS, j], e_frac, counters, signal)
         key = 2 * j * n_params
         recurrent_learn(num, W_h, b_h, fracs, signal, prev, seed, step, key + W_xh.size, counters)
         if regularized:
             for i in range(n):
                 second[i] = store_signal(num, mul(num, signal[i], boosts[j], a_frac), counters)
             input_learn(num, W_xh, fracs, second, window_inputs[slot], seed, step, key, counters)
-            learning_signal(num, hp.learning_rate * hp.regularize, rows[R_UNIT_ERROR, j],
+            learning_signal(num, rate * hp.regularize, rows[R_UNIT_ERROR, j],
                             a_frac, counters, second)  # fmt: skip
             matrix_update(num, W_h, True, second, rows[R_PRESYN, j],
                           signal_frac(num) + a_frac - fracs[FRAC_WH], seed, step,

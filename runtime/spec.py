@@ -187,6 +187,13 @@ HYPER_PARAMETERS = (
     HyperParameter("inverse_rate", float, 0.01,
                    "TPTT: learning rate of the step inverse G (V_h, c_h)", rules=("tptt",),
                    minimum=0.0),
+    HyperParameter("decay_every", int, 0,
+                   "TPTT, LRA: multiply learning_rate and readout_rate by decay_factor every "
+                   "this many learning steps (0: never; the step inverse keeps inverse_rate)",
+                   rules=TARGET_RULES, minimum=0),
+    HyperParameter("decay_factor", float, 0.5,
+                   "TPTT, LRA: the factor of each decay_every (in (0, 1])",
+                   rules=TARGET_RULES, minimum=0.0),
     HyperParameter("inverse_warmup", int, 1000,
                    "TPTT: first learning steps that train only the inverse (seed 004: 1000)",
                    rules=("tptt",), minimum=0),
@@ -221,7 +228,7 @@ KernelHyper = namedtuple(
     "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
     "adam_beta1 adam_beta2 adam_eps resync_every dt beta gamma tau_learning_rate tau_min "
     "tau_max target_step readout_rate inverse_rate inverse_warmup local_loss norm_clip "
-    "regularize linear update_oldest",
+    "regularize linear update_oldest decay_every decay_factor",
 )
 
 
@@ -332,6 +339,9 @@ class NetworkSpec:
         if self.hyper("update") not in UPDATES:
             raise SpecError(f"unknown update {self.hyper('update')!r}; choose one of "
                             f"{', '.join(UPDATES)}")  # fmt: skip
+        if not 0 < self.hyper("decay_factor") <= 1:
+            raise SpecError(f"{name}: decay_factor must be in (0, 1], got "
+                            f"{self.hyper('decay_factor')}")  # fmt: skip
         if self.hyper("linear") > 1:
             raise SpecError(f"{name}: linear is 0 (tanh) or 1 (identity)")
 
@@ -453,6 +463,8 @@ class NetworkSpec:
         names = ("target_step", "readout_rate", "inverse_rate", "norm_clip", "regularize")
         values = {name: self._float_or_zero(name) for name in names}
         values["inverse_warmup"] = int(self._float_or_zero("inverse_warmup"))
+        values["decay_every"] = int(self._float_or_zero("decay_every"))
+        values["decay_factor"] = self._float_or_zero("decay_factor") or 1.0
         values["linear"] = int(self._float_or_zero("linear"))
         values["update_oldest"] = int(
             self.rule in TARGET_RULES and self.hyper("update") == "oldest"

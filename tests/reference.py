@@ -377,8 +377,8 @@ class ReferenceTargetProp:
         self.W = {name: np.array(value, dtype=float) for name, value in params_views.items()}
         hyper = spec.hyper
         self.alpha = hyper("target_step")
-        self.eta = hyper("learning_rate")
-        self.eta_y = hyper("readout_rate")
+        self.rates = hyper("learning_rate"), hyper("readout_rate")
+        self.decay = hyper("decay_every"), hyper("decay_factor")
         self.linear = hyper("linear") == 1
         self.xent = spec.loss == "xent"
         self.seed = spec.seed
@@ -413,6 +413,9 @@ class ReferenceTargetProp:
     def step(self, x, target, reset=False):
         """One learning step; returns (outputs, loss or None)."""
         W = self.W
+        every, factor = self.decay  # the rates step down every `every` learning steps
+        scale = factor ** (self.step_count // every) if every else 1.0
+        self.eta, self.eta_y = (rate * scale for rate in self.rates)
         if reset:
             self.h = np.zeros_like(self.h)
         if not self.window:

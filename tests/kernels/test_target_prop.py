@@ -34,6 +34,9 @@ CASES = [
     ("lra", "mse", {"regularize": 0.5, "norm_clip": 0.2}),
     # (a smaller learning rate: at 0.2 this run is chaotic, rounding grows 1e5x in 100 steps)
     ("lra", "xent", {"regularize": 0.3, "local_loss": "log", "learning_rate": 0.05}),
+    # learning_rate and readout_rate step down (the warm-up counts as learning steps)
+    ("tptt", "xent", {"inverse_warmup": 20, "decay_every": 40, "decay_factor": 0.3}),
+    ("lra", "mse", {"regularize": 0.5, "decay_every": 25, "decay_factor": 0.5}),
 ]
 
 
@@ -170,7 +173,7 @@ def test_window_memory_does_not_grow_with_the_stream(rule):
     assert state_bytes(wider) - allocated == 10 * per_entry
 
 
-@pytest.mark.parametrize("rule,params", [("tptt", {"inverse_warmup": 30}),
+@pytest.mark.parametrize("rule,params", [("tptt", {"inverse_warmup": 30, "decay_every": 50}),
                                          ("lra", {"regularize": 0.5})])  # fmt: skip
 # (fixed16 only: loihi8 runs the same code on int8 weights, and each storage
 # type is another compile of the kernels, ~40 s.)
@@ -212,6 +215,10 @@ def test_spec_refuses_what_the_rules_do_not_have():
         NetworkSpec("lra", 2, 2, params={"local_loss": "huber"})
     with pytest.raises(SpecError, match="does not apply to rule 'lra'"):
         NetworkSpec("lra", 2, 2, params={"inverse_rate": 0.1})
+    with pytest.raises(SpecError, match=r"decay_factor must be in \(0, 1\], got 1.5"):
+        NetworkSpec("tptt", 2, 2, params={"decay_every": 10, "decay_factor": 1.5})
+    with pytest.raises(SpecError, match="does not apply to rule 'gle'"):
+        NetworkSpec("gle", 2, 2, params={"decay_every": 10})
     with pytest.raises(SpecError, match="window must be >= 1"):
         NetworkSpec("tptt", 2, 2, params={"window": 0})
     assert NetworkSpec("tptt", 2, 2).n_params == NetworkSpec("lra", 2, 2).n_params + 100 * 101
