@@ -262,8 +262,13 @@ def test_a_trained_gle_checkpoint_deploys_on_lava_and_comes_back(tmp_path):
 
 TARGET_CASES = [
     ("tptt", "fixed16", "mse", {"inverse_warmup": 30}),
-    ("tptt", "float64", "xent", {"inverse_warmup": 0}),
-    ("lra", "fixed16", "mse", {"regularize": 0.5, "local_loss": "log"}),
+    ("tptt", "float64", "xent", {"inverse_warmup": 0, "decay_every": 50}),
+    (
+        "lra",
+        "fixed16",
+        "mse",
+        {"regularize": 0.5, "local_loss": "log", "decay_every": 40, "decay_factor": 0.3},
+    ),
     ("lra", "float64", "mse", {"norm_clip": 0.1}),
 ]
 
