@@ -661,9 +661,30 @@ def profile(spec: NetworkSpec, *, measure_time: bool = False,
 def host_seconds_per_step(spec: NetworkSpec, budget: float = 0.5) -> float:
     """Measured host time of one learning step with a target (random data):
     the best of repeated chunks within about ``budget`` seconds."""
+    run, _ = steady_host_run(spec)
+    # BPTT: whole windows, so that each chunk carries its backward pass.
+    unit = spec.hyper("window") if spec.rule == "bptt" else 1
+    steps, best, spent = max(8, unit), math.inf, 0.0
+    while spent < budget:
+        elapsed = run(steps)
+        spent += elapsed
+        best = min(best, elapsed / steps)
+        if elapsed < budget / 8:
+            steps *= 4
+    return best
+
+
+def steady_host_run(spec: NetworkSpec):
+    """A host target compiled and brought to the steps the operations model
+    counts, and ``run(steps)`` -> seconds of learning on random samples: BPTT
+    at the start of a window; TPTT and LRA with the window full and TPTT's
+    warm-up (the inverse alone learning, far cheaper) over."""
     from timelocal.targets.host import host_target
 
-    target = host_target(spec, initial_state(spec))
+    state = initial_state(spec)
+    if spec.rule == "tptt":
+        state["counters"][codes.C_STEP] = spec.hyper("inverse_warmup")
+    target = host_target(spec, state)
     rng = np.random.default_rng(0)
 
     def run(steps):
@@ -673,19 +694,12 @@ def host_seconds_per_step(spec: NetworkSpec, budget: float = 0.5) -> float:
         target.run_chunk(inputs, targets, np.ones(steps, bool), np.zeros(steps, bool), learn=True)
         return time.perf_counter() - start
 
-    # BPTT: whole windows, so that each chunk carries its backward pass.
-    unit = spec.hyper("window") if spec.rule == "bptt" else 1
     run(2)  # compile (or load from the cache)
-    if unit > 1:
-        run(unit - 2)  # back to the start of a window
-    steps, best, spent = max(8, unit), math.inf, 0.0
-    while spent < budget:
-        elapsed = run(steps)
-        spent += elapsed
-        best = min(best, elapsed / steps)
-        if elapsed < budget / 8:
-            steps *= 4
-    return best
+    if spec.rule == "bptt" and spec.hyper("window") > 2:
+        run(spec.hyper("window") - 2)  # back to the start of a window
+    if spec.rule in ("tptt", "lra"):
+        run(spec.hyper("window"))
+    return run, target
 
 
 # -- budget --------------------------------------------------------------------

@@ -4,6 +4,7 @@ time-local rules keep a flat resident memory over 10^6 steps."""
 
 import numpy as np
 import pytest
+from timelocal.kernels import codes
 from timelocal.runtime.errors import SpecError
 from timelocal.runtime.network import Network
 from timelocal.runtime.profile import (
@@ -15,6 +16,7 @@ from timelocal.runtime.profile import (
     parse_budget,
     profile,
     render,
+    steady_host_run,
 )
 from timelocal.runtime.session import RunOptions, Session
 from timelocal.runtime.spec import NetworkSpec
@@ -93,6 +95,22 @@ def test_model_equals_counted_operations_target_propagation(precision):
         _check(NetworkSpec("tptt", 3, 3, n_hidden=4, loss="xent", params={"window": 2}))
         _check(NetworkSpec("lra", 3, 3, n_hidden=4, loss="xent",
                            params={"window": 2, "norm_clip": 0.0}))  # fmt: skip
+
+
+def test_host_time_is_measured_on_the_steps_the_model_counts():
+    """TPTT's warm-up steps (the inverse alone learning) and a filling window
+    cost a fraction of a full step: the timer starts after them (it timed the
+    warm-up once, and reported a tenth of the real time at K = 16)."""
+    for rule, params, first_timed in [("tptt", {"window": 4, "inverse_warmup": 50}, 50 + 4),
+                                      ("lra", {"window": 4}, 4), ("bptt", {"window": 5}, 5),
+                                      ("anp", {}, 0)]:  # fmt: skip
+        spec = NetworkSpec(rule, 3, 2, n_hidden=5, params=params)
+        run, target = steady_host_run(spec)
+        step = int(target.state["counters"][codes.C_STEP])
+        assert step >= first_timed, (rule, step)
+        if rule == "bptt":
+            assert step % 5 == 0, step
+        assert run(3) > 0
 
 
 def test_counts_change_when_the_kernels_do_something_else():
