@@ -8,6 +8,9 @@ in RESULTS.md is typed by hand: change a benchmark, run it, run this.
     python benchmarks/results.py --run --quick    # the same, short, into docs/quick/ (make bench-quick)
     python benchmarks/results.py --run --only scaling --only teacher   # rerun some, then gather
 
+The long benchmarks (LONG: hours) run only when ``--only`` names them; their
+reports are gathered with the others.
+
 With ``--run`` each benchmark's wall time goes into ``bench_times.json`` beside
 the reports, and the index shows it with the total (with ``--only``, the times
 of the others stay those of their last run, and the total is the sum). A
@@ -60,7 +63,14 @@ REPORTS = [
     ("lava.md", "lava_speed.py", "the Lava target's speed"),
     ("profile.md", "profile.py", "memory and operations per step, memory over a stream"),
     ("latency.md", "latency.py", "a live stream's delay from sample to prediction"),
+    (
+        "tptt_long.md",
+        "tptt_long.py",
+        "issue 7's goal: TPTT at K = 16 on copy memory, delay 10, long online runs",
+    ),
 ]
+# Hours long: run by hand or with --only, never by `make bench`.
+LONG = {"tptt_long.py"}
 
 
 def produced_line(text: str) -> str:
@@ -78,7 +88,7 @@ def selected(only: list[str] | None) -> list[str]:
     """The scripts ``--only`` names (a script, its report or its stem), in
     REPORTS' order; all of them without ``--only``."""
     if not only:
-        return [script for _, script, _ in REPORTS]
+        return [script for _, script, _ in REPORTS if script not in LONG]
     names = {}
     for report, script, _ in REPORTS:
         for name in (script, script.removesuffix(".py"), report, report.removesuffix(".md")):
@@ -97,7 +107,8 @@ def run_benchmarks(quick: bool, out: Path, scripts: list[str]) -> list[str]:
     only some ran); returns the failed scripts."""
     path = out / "bench_times.json"
     record = json.loads(path.read_text()) if path.exists() else {}
-    if record.get("quick") != quick or len(scripts) == len(REPORTS):
+    whole = len(scripts) == len(selected(None)) and not LONG & set(scripts)
+    if record.get("quick") != quick or whole:
         record = {}
     today = datetime.date.today().isoformat()
     times, dates = record.get("seconds", {}), record.get("dates", {})
@@ -112,7 +123,6 @@ def run_benchmarks(quick: bool, out: Path, scripts: list[str]) -> list[str]:
         if code:
             failed.append(script)
             print(f"error: {script} failed with exit status {code}", file=sys.stderr, flush=True)
-    whole = len(scripts) == len(REPORTS)
     failed = failed if whole else sorted(set(record.get("failed", [])) - set(scripts) | set(failed))
     record = {"date": today, "quick": quick, "seconds": times,
               "dates": {script: dates.get(script, record.get("date")) for script in times},
@@ -134,7 +144,7 @@ def timing_lines(out: Path) -> tuple[dict, list[str]]:
     minutes = record["total_seconds"] / 60
     if record.get("one_run", True):
         sentence = (f"The last `{command}` ({record['date']}) took {minutes:.0f} min on this "
-                    f"machine, every benchmark included{failed}.")  # fmt: skip
+                    f"machine, every benchmark of it included{failed}.")  # fmt: skip
     else:
         sentence = (f"Each benchmark's last run on this machine (the minutes column; some were "
                     f"rerun alone with `python benchmarks/results.py --run --only NAME`) adds up "
@@ -161,7 +171,8 @@ def gather(out: Path) -> None:
         minutes = f"{seconds[script] / 60:.1f}" if script in seconds else ""
         lines.append(f"| [{anchor}](#{anchor}) | {what} | {produced_line(text)} | {minutes} |")
     for name, script, what in missing:
-        lines.append(f"| {name} | {what} | not run yet: `python benchmarks/{script}` | |")
+        by_hand = " (hours: not in `make bench`)" if script in LONG else ""
+        lines.append(f"| {name} | {what} | not run yet: `python benchmarks/{script}`{by_hand} | |")
     for name, _, _ in found:
         anchor = name.removesuffix(".md")
         lines += ["", f'<a id="{anchor}"></a>', "", demoted((out / name).read_text()).strip()]

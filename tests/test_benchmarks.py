@@ -54,7 +54,10 @@ def test_results_index_lists_reports_times_and_what_is_missing(bench, tmp_path):
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| [speed](#speed) | host speed against a bare compiled loop | " \
            "`python benchmarks/speed.py`, 2026-01-02 | 2.5 |" in text  # fmt: skip
-    assert "took 90 min on this machine, every benchmark included; failed: latency.py." in text
+    assert (
+        "took 90 min on this machine, every benchmark of it included; failed: latency.py." in text
+    )
+    assert "not run yet: `python benchmarks/tptt_long.py` (hours: not in `make bench`)" in text
     assert "not run yet: `python benchmarks/mackey_glass.py`" in text
     # the report itself follows, one heading level deeper
     assert "### Host" in text and "## Speed" in text
@@ -91,3 +94,39 @@ def test_lava_sentence_says_when_the_targets_disagree(bench):
     assert "NOT identical: outputs differ by up to 0.25" in text and "900 steps/s" in text
     assert "what Lava would produce" not in text
     assert "identical bit for bit" in common.lava_sentence({**twin, "identical": True}, "DANP")
+
+
+def test_a_whole_run_leaves_out_the_long_benchmarks_unless_named(bench):
+    _, results = bench
+    assert "tptt_long.py" not in results.selected(None)
+    assert "target_prop.py" in results.selected(None)
+    assert results.selected(["tptt_long"]) == ["tptt_long.py"]
+
+
+def test_long_tptt_runs_are_the_cli_runs_their_report_names(bench, monkeypatch):
+    """benchmarks/tptt_long.py scores the test set along the run on a copy of
+    the network: the run is the one `timelocal run` makes with the command
+    its report prints, whatever the number of scorings."""
+    import shlex
+    import subprocess
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    import benchmarks.tptt_long as tptt_long
+
+    config = {"sequences": 45, "decay_every": 10, "decay_factor": 0.5, "test": 6, "evals": 4}
+    scored = tptt_long.run((config, 1))
+    once = tptt_long.run(({**config, "evals": 1}, 1))
+    assert [p["sequences"] for p in scored["curve"]] == [11, 22, 33, 45]
+    assert scored["curve"][-1] == {**once["curve"][-1], "seconds": scored["curve"][-1]["seconds"]}
+    words = shlex.split(tptt_long.command(config, 1))
+    assert words[0] == "timelocal" and "-p" in words and "decay_every=300" in words
+    result = subprocess.run([sys.executable, "-m", "timelocal.cli", *words[1:], "--json", "-q"],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    final = scored["curve"][-1]
+    assert (summary["test_accuracy"], summary["test_sequence_accuracy"], summary["test_loss"]) == (
+        final["steps"],
+        final["whole"],
+        final["loss"],
+    )
