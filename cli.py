@@ -300,8 +300,8 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
       timelocal run --rule lra --regularize 0.5 --stream "synth:temporal-order?T=20"
       timelocal run --rule anp --stream file:sensor.csv --inputs 3 --checkpoint net.npz
       timelocal run --resume net.npz --stream file:sensor.csv --inputs 3 --steps 20000
-      timelocal run --rule anp --stream "serial:///dev/ttyUSB0?baud=115200" \
-          --inputs 3 --outputs 1 --reconnect 60 --checkpoint net.npz --checkpoint-every 30s \
+      timelocal run --rule anp --stream "serial:///dev/ttyUSB0?baud=115200" \\
+          --inputs 3 --outputs 1 --reconnect 60 --checkpoint net.npz --checkpoint-every 30s \\
           --predictions -
 
     Steps without a target run forward and learn nothing but D. A live stream

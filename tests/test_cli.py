@@ -2,14 +2,17 @@
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 
+import click
 import numpy as np
 import pytest
 from timelocal import Network
+from timelocal.cli import run as run_command
 
 CLI = [sys.executable, "-m", "timelocal.cli"]
 SMALL = ["--hidden", "12", "-q"]
@@ -161,6 +164,22 @@ def test_rules_and_streams_list_what_exists():
     help_text = " ".join(run("run", "--help").stdout.split())
     assert "--on-bad-input" in help_text and "skip it and count it" in help_text
     assert "--reconnect SECONDS" in help_text and "--max-latency-ms" in help_text
+
+
+def test_every_example_in_run_help_is_one_command_with_options_that_exist():
+    text = run("run", "--help").stdout
+    block = text.split("Examples:")[1].split("\n\n")[0]
+    # As printed: a long example is continued on indented lines, not run together.
+    assert all(len(line) <= 100 and "   " not in line.strip() for line in block.splitlines())
+    examples = [" ".join(shlex.split(line))
+                for line in block.replace("\\\n", " ").splitlines() if line.strip()]  # fmt: skip
+    assert len(examples) >= 5 and all(e.startswith("timelocal run --") for e in examples), examples
+    for example in examples:
+        args = shlex.split(example)[2:]
+        options, rest, _ = run_command.make_parser(click.Context(run_command)).parse_args(args)
+        assert options["stream_url"] and not rest, example
+    serial = next(e for e in examples if "serial:" in e)
+    assert "--predictions -" in serial and "--checkpoint-every 30s" in serial
 
 
 def test_console_script_is_installed():
