@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import sys
@@ -35,26 +36,61 @@ def output_dir(args: argparse.Namespace) -> Path:
 
 
 def measuring_command() -> str:
-    """The command line of this run, as a user would type it; a report that
-    is only rebuilt (``--report``) names the run that measured its numbers."""
-    args = [arg for arg in sys.argv[1:] if arg != "--report"]
+    """The command line of this run, as a user would type it, without the
+    options that do not change the numbers (``--report``, ``--out DIR``)."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip or arg == "--report" or arg.startswith("--out="):
+            skip = False
+            continue
+        skip = arg == "--out"
+        if not skip:
+            args.append(arg)
     return "python " + " ".join([os.path.relpath(sys.argv[0]), *args])
 
 
+def measurement() -> dict:
+    """What made this run's numbers: the command, the date, the versions and
+    the machine. ``save_run`` keeps it beside the raw results, so that a report
+    rebuilt from them (``--report``) names the run that measured them."""
+    return {
+        "command": measuring_command(),
+        "date": datetime.date.today().isoformat(),
+        "timelocal": timelocal.__version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}",
+    }
+
+
+_rebuilt_from: dict | None = None  # set by load_run: the measurement a rebuilt report names
+
+
+def save_run(path: Path, results: dict) -> None:
+    """The raw results of a run, with its ``measurement()``, as JSON."""
+    path.write_text(json.dumps({**results, "measurement": measurement()}))
+
+
+def load_run(path: Path) -> dict:
+    """Raw results saved by ``save_run``; the report written next names their
+    measurement, not the command that rebuilds it."""
+    global _rebuilt_from
+    saved = json.loads(path.read_text())
+    _rebuilt_from = saved.get("measurement")
+    return saved
+
+
 def provenance(extra: str = "") -> str:
-    command = measuring_command()
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-    )
+    measured = _rebuilt_from or measurement()
     quick = (
         "\n\n**Quick mode** (`--quick`): short runs, one seed, to check that the benchmark "
         "works; not the published numbers."
-        if "--quick" in sys.argv
+        if "--quick" in measured["command"].split()
         else ""
     )
     return (
-        f"Produced by `{command}` on {datetime.date.today().isoformat()}, "
-        f"timelocal {timelocal.__version__}, Python {platform.python_version()}, {machine}."
+        f"Produced by `{measured['command']}` on {measured['date']}, "
+        f"timelocal {measured['timelocal']}, Python {measured['python']}, {measured['machine']}."
         + (f" {extra}" if extra else "")
         + quick
     )

@@ -12,7 +12,6 @@ Writes docs/copy_memory.md, .png and .json."""
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import sys
 import time
@@ -26,9 +25,16 @@ from timelocal import Network, NetworkSpec  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import add_output_options, output_dir, provenance, scores
+    from benchmarks.common import (
+        add_output_options,
+        load_run,
+        output_dir,
+        provenance,
+        save_run,
+        scores,
+    )
 except ImportError:  # run as a script from the benchmarks folder
-    from common import add_output_options, output_dir, provenance, scores
+    from common import add_output_options, load_run, output_dir, provenance, save_run, scores
 
 LENGTH, DELAY, HIDDEN = 100, 10, 100
 SEQUENCE = 2 * LENGTH + DELAY
@@ -106,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     out = output_dir(args)
     if args.report:
-        saved = json.loads((out / "copy_memory.json").read_text())
+        saved = load_run(out / "copy_memory.json")
         write_report(saved["results"], saved["seeds"], saved["seconds"], out)
         return
     seeds = SEEDS[:1] if args.quick else SEEDS
@@ -138,8 +144,7 @@ def main() -> None:
         for result in pending:
             report(result)
     seconds = time.perf_counter() - started
-    (out / "copy_memory.json").write_text(json.dumps({"seeds": seeds, "seconds": seconds,
-                                                     "results": results}))  # fmt: skip
+    save_run(out / "copy_memory.json", {"seeds": seeds, "seconds": seconds, "results": results})
     write_report(results, seeds, seconds, out)
 
 

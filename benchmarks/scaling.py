@@ -16,7 +16,6 @@ Writes docs/scaling.md, .png and .json (the raw results)."""
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import sys
 import time
@@ -31,9 +30,9 @@ from timelocal.runtime.spec import FIXED_ANP_RATE_TIMES_N  # noqa: E402
 from timelocal.streams import open_stream  # noqa: E402
 
 try:
-    from benchmarks.common import add_output_options, output_dir, provenance
+    from benchmarks.common import add_output_options, load_run, output_dir, provenance, save_run
 except ImportError:  # run as a script from the benchmarks folder
-    from common import add_output_options, output_dir, provenance
+    from common import add_output_options, load_run, output_dir, provenance, save_run
 
 SIZES = (100, 300, 1000, 3000)
 # (label, rule, decorrelate, precision)
@@ -79,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out = output_dir(args)
     if args.report:
-        saved = json.loads((args.out / "scaling.json").read_text())
+        saved = load_run(args.out / "scaling.json")
         args.sizes, args.seeds, args.steps = saved["sizes"], saved["seeds"], saved["steps"]
         write_report(saved["results"], saved["seconds"], args)
         return
@@ -99,9 +98,9 @@ def main() -> None:
             results.append(r)
     seconds = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scaling.json").write_text(json.dumps(
-        {"sizes": args.sizes, "seeds": args.seeds, "steps": args.steps, "seconds": seconds,
-         "results": results}, indent=1))  # fmt: skip
+    save_run(args.out / "scaling.json", {"sizes": args.sizes, "seeds": args.seeds,
+                                         "steps": args.steps, "seconds": seconds,
+                                         "results": results})  # fmt: skip
     write_report(results, seconds, args)
 
 

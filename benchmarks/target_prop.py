@@ -18,7 +18,6 @@ its first LAVA_SEQUENCES sequences beside the host.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import re
 import sys
@@ -198,7 +197,7 @@ def main() -> None:
     seeds = SEEDS[:1] if args.quick else SEEDS
     rows = experiments(args.quick)
     if args.report:
-        saved = json.loads((out / "target_prop.json").read_text())
+        saved = common.load_run(out / "target_prop.json")
         write_report(saved["results"], rows, tuple(saved["seeds"]), saved["seconds"], out,
                      saved.get("twin"))  # fmt: skip
         return
@@ -245,8 +244,10 @@ def main() -> None:
             report(result)
     seconds = time.perf_counter() - started
     # The raw results beside the report: `--report` rebuilds it from them.
-    (out / "target_prop.json").write_text(json.dumps({"seeds": seeds, "seconds": seconds,
-                                                     "results": results, "twin": twin}))  # fmt: skip
+    common.save_run(
+        out / "target_prop.json",
+        {"seeds": seeds, "seconds": seconds, "results": results, "twin": twin},
+    )
     write_report(results, rows, seeds, seconds, out, twin)
 
 

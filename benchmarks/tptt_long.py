@@ -20,7 +20,6 @@ Writes docs/tptt_long.md, .png and .json.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import sys
 import time
@@ -110,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     out = common.output_dir(args)
     if args.report:
-        saved = json.loads((out / "tptt_long.json").read_text())
+        saved = common.load_run(out / "tptt_long.json")
         write_report(saved["config"], saved["results"], saved["seconds"], out)
         return
     for name in ("sequences", "test", "evals", "workers"):
@@ -130,8 +129,9 @@ def main() -> None:
         results = sorted(pool.imap_unordered(run, [(config, seed) for seed in seeds]),
                          key=lambda r: r["seed"])  # fmt: skip
     seconds = time.perf_counter() - started
-    (out / "tptt_long.json").write_text(json.dumps({"config": config, "seconds": seconds,
-                                                   "results": results}))  # fmt: skip
+    common.save_run(
+        out / "tptt_long.json", {"config": config, "seconds": seconds, "results": results}
+    )
     write_report(config, results, seconds, out)
 
 

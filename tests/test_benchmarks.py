@@ -41,6 +41,22 @@ def test_provenance_marks_quick_runs(bench, monkeypatch):
     assert "Quick mode" in text
 
 
+def test_a_rebuilt_report_names_the_run_that_measured_it(bench, monkeypatch, tmp_path):
+    common, _ = bench
+    monkeypatch.setattr(common, "_rebuilt_from", None)
+    monkeypatch.setattr(sys, "argv", ["benchmarks/tptt_long.py", "--seeds", "0", "1", "--out",
+                                      str(tmp_path), "--sequences=9"])  # fmt: skip
+    measured = "Produced by `python benchmarks/tptt_long.py --seeds 0 1 --sequences=9` on "
+    assert common.provenance().startswith(measured)
+    common.save_run(tmp_path / "run.json", {"results": [1, 2]})
+    stored = json.loads((tmp_path / "run.json").read_text())
+    stored["measurement"]["date"] = "2026-01-02"  # as if measured on another day
+    (tmp_path / "run.json").write_text(json.dumps(stored))
+    monkeypatch.setattr(sys, "argv", ["benchmarks/tptt_long.py", "--report", "--out=elsewhere"])
+    assert common.load_run(tmp_path / "run.json")["results"] == [1, 2]
+    assert common.provenance().startswith(measured.replace(" on ", " on 2026-01-02, "))
+
+
 def test_results_index_lists_reports_times_and_what_is_missing(bench, tmp_path):
     _, results = bench
     (tmp_path / "speed.md").write_text(
