@@ -148,10 +148,11 @@ def write_report(config: dict, results: list, seconds: float, out: Path) -> None
         f"Issue 7's goal: at least 99 % of test sequences right at delay {DELAY} with a window "
         f"K <= 16 (seed 004, offline with the whole sequence: 100 %). Symbol i is read at step "
         f"i and recalled at step {LENGTH + DELAY} + i, {LENGTH + DELAY} steps later: longer than "
-        f"the window. {HIDDEN} hidden units, {PRECISION}, {PARAMS} with every entry of the "
-        f"window learning at every step; learning_rate and readout_rate {decay} (the step "
-        f"inverse keeps its rate). One learning step per sample, {config['sequences']:,} "
-        f"training sequences ({config['sequences'] * PERIOD:,} steps), {config['test']} test "
+        f"the window. {HIDDEN} hidden units, {PRECISION}, "
+        + ", ".join(f"{name} {value}" for name, value in PARAMS.items())
+        + ", every entry of the window learning at every step; learning_rate and readout_rate "
+        f"{decay}; the step inverse keeps its rate. One learning step per sample, "
+        f"{config['sequences']:,} training sequences ({config['sequences'] * PERIOD:,} steps), {config['test']} test "
         f"sequences, stream seed {DATA_SEED} for every network seed. Chance is 12.5 % of recall "
         "steps; a sequence is right when all its 10 recall steps are.",
         "",
@@ -196,11 +197,14 @@ def plot(config: dict, results: list, path: Path) -> None:
                      label=f"seed {r['seed']}")  # fmt: skip
         axes[1].plot(x, [100 * p["whole"] for p in r["curve"]], color=color)
     axes[0].set_yscale("log")
+    axes[0].set_yticks([1, 2, 5, 10, 20, 50], ["1", "2", "5", "10", "20", "50"])
+    axes[0].yaxis.set_minor_formatter(plt.NullFormatter())
     axes[0].set_ylabel("recall steps wrong (%)")
     axes[1].set_ylabel("sequences right (%)")
     axes[1].axhline(99, color="k", lw=0.8, ls=":")
     for ax in axes:
-        ax.set_xlabel("training sequences")
+        ax.set_xlabel("training sequences (thousands)")
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x / 1000:g}"))
         if config["decay_every"]:
             for s in range(config["decay_every"], config["sequences"], config["decay_every"]):
                 ax.axvline(s, color="0.85", lw=0.6)
