@@ -2,11 +2,11 @@
 test sequences right with a window of at most 16 steps), learned online for
 tens of thousands of sequences with the learning rates stepped down.
 
-Too long for `make bench` (about half an hour per seed and 60,000 sequences on
-one core): run it by hand; `benchmarks/results.py` gathers its report.
+Too long for `make bench` (45 min for 140,000 sequences, each of two seeds on
+its own core): run it by hand; `benchmarks/results.py` gathers its report.
 
-    python benchmarks/tptt_long.py                   # seeds 0, 1, 2; 60,000 sequences (about 70 min on 2 cores)
-    python benchmarks/tptt_long.py --sequences 140000 --decay-every 20000 --seeds 0 1
+    python benchmarks/tptt_long.py                   # seeds 0, 1, 2; 60,000 sequences
+    python benchmarks/tptt_long.py --sequences 140000 --decay-every 20000 --seeds 0 1   # docs/tptt_long.md
     python benchmarks/tptt_long.py --quick           # a minute: 300 sequences, one seed
     python benchmarks/tptt_long.py --report          # rebuild the report from docs/tptt_long.json
 
@@ -50,16 +50,17 @@ def stream_url(sequences: int, test: int) -> str:
             f"&test={test}&seed={DATA_SEED}")  # fmt: skip
 
 
-def params(decay_every: int, decay_factor: float) -> dict:
+def params(config: dict) -> dict:
     """The hyper-parameters; ``decay_every`` in sequences (0: a constant rate)."""
-    return {**PARAMS, "window": WINDOW, "decay_every": decay_every * PERIOD,
-            "decay_factor": decay_factor}  # fmt: skip
+    return {**PARAMS, "window": WINDOW, "decay_every": config["decay_every"] * PERIOD,
+            "decay_factor": config["decay_factor"],
+            **({"decay_inverse": 1} if config.get("decay_inverse") else {})}  # fmt: skip
 
 
 def command(config: dict, seed: int) -> str:
     """The `timelocal run` command that makes the same run."""
-    hyper = " ".join(f"-p {name}={value}" for name, value in params(
-        config["decay_every"], config["decay_factor"]).items() if name != "window")  # fmt: skip
+    hyper = " ".join(f"-p {name}={value}" for name, value in params(config).items()
+                     if name != "window")  # fmt: skip
     return (f'timelocal run --rule tptt --window {WINDOW} --hidden {HIDDEN} --precision '
             f'{PRECISION} --seed {seed} {hyper} --stream "{stream_url(config["sequences"], config["test"])}"')  # fmt: skip
 
@@ -71,7 +72,7 @@ def run(job: tuple) -> dict:
     stream = open_stream(stream_url(config["sequences"], config["test"]))
     spec = NetworkSpec("tptt", stream.n_inputs, stream.n_outputs, n_hidden=HIDDEN,
                        loss=stream.loss, precision=PRECISION, seed=seed,
-                       params=params(config["decay_every"], config["decay_factor"]))  # fmt: skip
+                       params=params(config))  # fmt: skip
     inputs, targets, _, reset, _ = stream.train
     starts = np.flatnonzero(reset)
     evals = min(config["evals"], len(starts))
@@ -100,6 +101,8 @@ def main() -> None:
                         help="halve (--decay-factor) the learning rates every this many "
                              "sequences; 0: a constant rate")  # fmt: skip
     parser.add_argument("--decay-factor", type=float, default=0.5)
+    parser.add_argument("--decay-inverse", action="store_true",
+                        help="step the step inverse's rate down with the others")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="network seeds")
     parser.add_argument("--test", type=int, default=500, help="test sequences")
     parser.add_argument("--evals", type=int, default=12, help="test scorings along the run")
@@ -119,7 +122,8 @@ def main() -> None:
         parser.error("--decay-every must be >= 0 and --decay-factor in (0, 1]")
     quick = {"sequences": 300, "decay_every": 100, "test": 50, "evals": 3}
     config = {"sequences": args.sequences, "decay_every": args.decay_every,
-              "decay_factor": args.decay_factor, "test": args.test, "evals": args.evals,
+              "decay_factor": args.decay_factor, "decay_inverse": args.decay_inverse,
+              "test": args.test, "evals": args.evals,
               **(quick if args.quick else {})}  # fmt: skip
     seeds = args.seeds[:1] if args.quick else args.seeds
     print(f"TPTT, copy memory delay {DELAY}, K = {WINDOW}: {config['sequences']:,} sequences, "
@@ -151,7 +155,8 @@ def write_report(config: dict, results: list, seconds: float, out: Path) -> None
         f"the window. {HIDDEN} hidden units, {PRECISION}, "
         + ", ".join(f"{name} {value}" for name, value in PARAMS.items())
         + ", every entry of the window learning at every step; learning_rate and readout_rate "
-        f"{decay}; the step inverse keeps its rate. One learning step per sample, "
+        f"{decay}; the step inverse's rate "
+        f"{'too' if config.get('decay_inverse') else 'stays'}. One learning step per sample, "
         f"{config['sequences']:,} training sequences ({config['sequences'] * PERIOD:,} steps), {config['test']} test "
         f"sequences, stream seed {DATA_SEED} for every network seed. Chance is 12.5 % of recall "
         "steps; a sequence is right when all its 10 recall steps are.",

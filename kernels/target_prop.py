@@ -408,7 +408,8 @@ def inverse_learn(num, hp, W_xh, W_h, b_h, V_h, c_h, fracs, position, window_sta
     for i in range(n):
         gap = sub(num, rebuilt[i], noisy[i])
         delta[i] = store_error(num, mul(num, gap, prime[i], 2 * a_frac - e_frac), counters)
-    learning_signal(num, hp.inverse_rate, delta, e_frac, counters, signal)
+    rate = hp.inverse_rate * (rate_decay(hp, counters) if hp.decay_inverse else 1.0)
+    learning_signal(num, rate, delta, e_frac, counters, signal)
     matrix_update(num, V_h, True, signal, forward, g_frac + a_frac - fracs[FRAC_VH], seed, step,
                   key_offset, counters)  # fmt: skip
     bias_update(num, c_h, True, signal, g_frac - fracs[FRAC_CH], seed, step, key_offset + n,

@@ -189,11 +189,14 @@ HYPER_PARAMETERS = (
                    minimum=0.0),
     HyperParameter("decay_every", int, 0,
                    "TPTT, LRA: multiply learning_rate and readout_rate by decay_factor every "
-                   "this many learning steps (0: never; the step inverse keeps inverse_rate)",
-                   rules=TARGET_RULES, minimum=0),
+                   "this many learning steps (0: never; the step inverse keeps inverse_rate "
+                   "unless decay_inverse=1)", rules=TARGET_RULES, minimum=0),
     HyperParameter("decay_factor", float, 0.5,
                    "TPTT, LRA: the factor of each decay_every (in (0, 1])",
                    rules=TARGET_RULES, minimum=0.0),
+    HyperParameter("decay_inverse", int, 0,
+                   "TPTT: 1 steps inverse_rate down with learning_rate and readout_rate "
+                   "(decay_every, decay_factor); 0 keeps it", rules=("tptt",), minimum=0),
     HyperParameter("inverse_warmup", int, 1000,
                    "TPTT: first learning steps that train only the inverse (seed 004: 1000)",
                    rules=("tptt",), minimum=0),
@@ -228,7 +231,7 @@ KernelHyper = namedtuple(
     "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
     "adam_beta1 adam_beta2 adam_eps resync_every dt beta gamma tau_learning_rate tau_min "
     "tau_max target_step readout_rate inverse_rate inverse_warmup local_loss norm_clip "
-    "regularize linear update_oldest decay_every decay_factor",
+    "regularize linear update_oldest decay_every decay_factor decay_inverse",
 )
 
 
@@ -344,6 +347,8 @@ class NetworkSpec:
                             f"{self.hyper('decay_factor')}")  # fmt: skip
         if self.hyper("linear") > 1:
             raise SpecError(f"{name}: linear is 0 (tanh) or 1 (identity)")
+        if self.rule == "tptt" and self.hyper("decay_inverse") > 1:
+            raise SpecError(f"{name}: decay_inverse is 0 (inverse_rate stays) or 1 (it decays)")
 
     def _check_fixed(self) -> None:
         name = self.precision
@@ -466,6 +471,7 @@ class NetworkSpec:
         values["decay_every"] = int(self._float_or_zero("decay_every"))
         values["decay_factor"] = self._float_or_zero("decay_factor") or 1.0
         values["linear"] = int(self._float_or_zero("linear"))
+        values["decay_inverse"] = int(self._float_or_zero("decay_inverse"))
         values["update_oldest"] = int(
             self.rule in TARGET_RULES and self.hyper("update") == "oldest"
         )

@@ -384,6 +384,7 @@ class ReferenceTargetProp:
         self.seed = spec.seed
         if self.rule == "tptt":
             self.eta_inv = hyper("inverse_rate")
+            self.decay_inverse = hyper("decay_inverse") == 1
             self.sigma = hyper("sigma")
             self.warmup = hyper("inverse_warmup")
         else:
@@ -416,6 +417,8 @@ class ReferenceTargetProp:
         every, factor = self.decay  # the rates step down every `every` learning steps
         scale = factor ** (self.step_count // every) if every else 1.0
         self.eta, self.eta_y = (rate * scale for rate in self.rates)
+        if self.rule == "tptt":
+            self.eta_g = self.eta_inv * (scale if self.decay_inverse else 1.0)
         if reset:
             self.h = np.zeros_like(self.h)
         if not self.window:
@@ -489,8 +492,8 @@ class ReferenceTargetProp:
         f = self.F(entry["x"], noisy)
         rebuilt = self.G(entry["x"], f)
         delta = (rebuilt - noisy) * self.slope(rebuilt)
-        W["V_h"] -= self.eta_inv * np.outer(delta, f)
-        W["c_h"] -= self.eta_inv * delta
+        W["V_h"] -= self.eta_g * np.outer(delta, f)
+        W["c_h"] -= self.eta_g * delta
 
     def _lra(self, entries, prevs):
         W = self.W

@@ -129,13 +129,14 @@ def test_long_tptt_runs_are_the_cli_runs_their_report_names(bench, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
     import benchmarks.tptt_long as tptt_long
 
-    config = {"sequences": 45, "decay_every": 10, "decay_factor": 0.5, "test": 6, "evals": 4}
+    config = {"sequences": 45, "decay_every": 10, "decay_factor": 0.5, "decay_inverse": True,
+              "test": 6, "evals": 4}  # fmt: skip
     scored = tptt_long.run((config, 1))
     once = tptt_long.run(({**config, "evals": 1}, 1))
     assert [p["sequences"] for p in scored["curve"]] == [11, 22, 33, 45]
     assert scored["curve"][-1] == {**once["curve"][-1], "seconds": scored["curve"][-1]["seconds"]}
     words = shlex.split(tptt_long.command(config, 1))
-    assert words[0] == "timelocal" and "-p" in words and "decay_every=300" in words
+    assert words[0] == "timelocal" and "decay_every=300" in words and "decay_inverse=1" in words
     result = subprocess.run([sys.executable, "-m", "timelocal.cli", *words[1:], "--json", "-q"],
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -36,6 +36,18 @@ CASES = [
     ("lra", "xent", {"regularize": 0.3, "local_loss": "log", "learning_rate": 0.05}),
     # learning_rate and readout_rate step down (the warm-up counts as learning steps)
     ("tptt", "xent", {"inverse_warmup": 20, "decay_every": 40, "decay_factor": 0.3}),
+    # ... and the step inverse's rate with them
+    (
+        "tptt",
+        "mse",
+        {
+            "inverse_warmup": 20,
+            "decay_every": 30,
+            "decay_factor": 0.3,
+            "decay_inverse": 1,
+            "inverse_rate": 0.5,
+        },
+    ),
     ("lra", "mse", {"regularize": 0.5, "decay_every": 25, "decay_factor": 0.5}),
 ]
 
@@ -215,6 +227,8 @@ def test_spec_refuses_what_the_rules_do_not_have():
         NetworkSpec("lra", 2, 2, params={"local_loss": "huber"})
     with pytest.raises(SpecError, match="does not apply to rule 'lra'"):
         NetworkSpec("lra", 2, 2, params={"inverse_rate": 0.1})
+    with pytest.raises(SpecError, match="decay_inverse is 0"):
+        NetworkSpec("tptt", 2, 2, params={"decay_inverse": 2})
     with pytest.raises(SpecError, match=r"decay_factor must be in \(0, 1\], got 1.5"):
         NetworkSpec("tptt", 2, 2, params={"decay_every": 10, "decay_factor": 1.5})
     with pytest.raises(SpecError, match="does not apply to rule 'gle'"):

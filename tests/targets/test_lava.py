@@ -261,7 +261,7 @@ def test_a_trained_gle_checkpoint_deploys_on_lava_and_comes_back(tmp_path):
 # -- TPTT and LRA: a recurrent layer holding its window, and a readout ------------
 
 TARGET_CASES = [
-    ("tptt", "fixed16", "mse", {"inverse_warmup": 30}),
+    ("tptt", "fixed16", "mse", {"inverse_warmup": 30, "decay_every": 60, "decay_inverse": 1}),
     ("tptt", "float64", "xent", {"inverse_warmup": 0, "decay_every": 50}),
     (
         "lra",
