@@ -6,7 +6,8 @@ Too long for `make bench` (45 min for 140,000 sequences, each of two seeds on
 its own core): run it by hand; `benchmarks/results.py` gathers its report.
 
     python benchmarks/tptt_long.py                   # seeds 0, 1, 2; 60,000 sequences
-    python benchmarks/tptt_long.py --sequences 140000 --decay-every 20000 --seeds 0 1   # docs/tptt_long.md
+    # docs/tptt_long.md:
+    python benchmarks/tptt_long.py --sequences 140000 --decay-every 20000 --seeds 0 1
     python benchmarks/tptt_long.py --quick           # a minute: 300 sequences, one seed
     python benchmarks/tptt_long.py --report          # rebuild the report from docs/tptt_long.json
 
@@ -157,8 +158,8 @@ def write_report(config: dict, results: list, seconds: float, out: Path) -> None
         + ", every entry of the window learning at every step; learning_rate and readout_rate "
         f"{decay}; the step inverse's rate "
         f"{'too' if config.get('decay_inverse') else 'stays'}. One learning step per sample, "
-        f"{config['sequences']:,} training sequences ({config['sequences'] * PERIOD:,} steps), {config['test']} test "
-        f"sequences, stream seed {DATA_SEED} for every network seed. Chance is 12.5 % of recall "
+        f"{config['sequences']:,} training sequences ({config['sequences'] * PERIOD:,} steps), "
+        f"{config['test']} test sequences, stream seed {DATA_SEED} for every network seed. Chance is 12.5 % of recall "
         "steps; a sequence is right when all its 10 recall steps are.",
         "",
         "| network seed | % of recall steps right | % of sequences right | test loss | minutes |",
