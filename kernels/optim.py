@@ -68,3 +68,37 @@ def _descend(num, params, grads, moment1, moment2, update_count, optimizer, lear
             tally(num, O_WRITE, 3)
 
     return impl
+
+
+@njit(cache=True)
+def average_weights(num, params, average, steps, horizon):
+    """Polyak averaging: ``average`` <- ``average`` + (``params`` -
+    ``average``) / min(``steps``, ``horizon``), after learning step number
+    ``steps`` (from 1). The mean of the weights over every step so far until
+    ``horizon`` steps, then an exponential moving average over about the last
+    ``horizon``: no pull toward the initial weights. Float only, through the
+    numeric primitives so that the profiler's counting build sees it."""
+    blend(num, params, average, 1.0 / min(steps, horizon))
+
+
+def blend(num, params, average, share):
+    """``average_weights``' body, compiled for float records only."""
+
+
+@overload(blend)
+def _blend(num, params, average, share):
+    if fixed_type(num):
+        # Never reached: the spec refuses averaging in fixed point.
+
+        def nothing(num, params, average, share):
+            return None
+
+        return nothing
+
+    def impl(num, params, average, share):
+        for p in range(params.shape[0]):
+            kept = read(num, average[p])
+            average[p] = add(num, kept, mul(num, share, sub(num, read(num, params[p]), kept), 0))
+            tally(num, O_WRITE, 1)
+
+    return impl

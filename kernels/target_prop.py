@@ -66,6 +66,7 @@ from timelocal.kernels.numeric import (
     synapse,
     zero,
 )
+from timelocal.kernels.optim import average_weights
 from timelocal.kernels.perturbation import bias_update, matrix_update
 from timelocal.kernels.rng import INVERSE_NOISE
 
@@ -635,11 +636,13 @@ def tp_hidden_learn(num, hp, learn, reset, W_xh, W_h, b_h, V_h, c_h, fracs, hidd
 @njit(cache=True)
 def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, window_start,
             window_inputs, window_hidden, window_offsets, window_reset, work, rows, boosts,
-            inputs_t, targets_t, has_target, reset):  # fmt: skip
+            inputs_t, targets_t, has_target, reset, average):  # fmt: skip
     """One step of TPTT or LRA (``hp.rule``) on the host: the recurrent
     layer's forward step, the readout's, then the recurrent layer's learning
     phase (see the module's docstring). The Lava target runs the same three
-    phases in two processes. Returns the step's loss as a real number, NaN
+    phases in two processes. A learning step with ``average`` non-empty
+    (hyper-parameter ``average`` > 0, host only) then folds the weights into
+    their moving average. Returns the step's loss as a real number, NaN
     without a target."""
     n_in = inputs_t.shape[0]
     n_out = targets_t.shape[0]
@@ -653,4 +656,6 @@ def tp_step(num, hp, learn, params, weight_fracs, hidden, counters, position, wi
                     counters, position, window_start, window_inputs, window_hidden,
                     window_offsets, window_reset, work, rows, boosts)  # fmt: skip
     count_learning_step(counters, learn)
+    if learn and average.shape[0] > 0:
+        average_weights(num, params, average, counters[C_STEP], hp.average)
     return loss

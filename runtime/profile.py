@@ -476,6 +476,8 @@ class _Model:
             self.tptt_window("errors", update, n_in, n, window)
         else:
             self.lra_window("errors", update, n_in, n, window)
+        if spec.hyper("average"):  # average_weights
+            self.add(update, spec.n_params, read=2, add=2, mul=1, write=1)
 
 
 def model_ops(spec: NetworkSpec, *, learn: bool = True, has_target: bool = True):
@@ -566,7 +568,8 @@ def _counted_target_ops(spec, host, num, inputs, targets, steps, learn, has_targ
         tp_step(num, host.hyper, learn or t < window, s["params"], s["weight_fracs"], s["hidden"],
                 s["counters"], s["window_position"], s["window_start"], s["window_inputs"],
                 s["window_hidden"], s["window_offsets"], s["window_reset"], scratch["work"],
-                scratch["window_rows"], scratch["boosts"], x, y, has_target, False)  # fmt: skip
+                scratch["window_rows"], scratch["boosts"], x, y, has_target, False,
+                s["average"])  # fmt: skip
     return {kind: int(count) for kind, count in zip(OPS, num.ops, strict=True)}
 
 

@@ -197,6 +197,10 @@ HYPER_PARAMETERS = (
     HyperParameter("decay_inverse", int, 0,
                    "TPTT: 1 steps inverse_rate down with learning_rate and readout_rate "
                    "(decay_every, decay_factor); 0 keeps it", rules=("tptt",), minimum=0),
+    HyperParameter("average", int, 0,
+                   "TPTT, LRA: keep a moving average of the weights over about this many "
+                   "learning steps (Polyak averaging), which predicting and the test part use; "
+                   "0: off (float, host target)", rules=TARGET_RULES, minimum=0),
     HyperParameter("inverse_warmup", int, 1000,
                    "TPTT: first learning steps that train only the inverse (seed 004: 1000)",
                    rules=("tptt",), minimum=0),
@@ -231,7 +235,7 @@ KernelHyper = namedtuple(
     "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
     "adam_beta1 adam_beta2 adam_eps resync_every dt beta gamma tau_learning_rate tau_min "
     "tau_max target_step readout_rate inverse_rate inverse_warmup local_loss norm_clip "
-    "regularize linear update_oldest decay_every decay_factor decay_inverse",
+    "regularize linear update_oldest decay_every decay_factor decay_inverse average",
 )
 
 
@@ -362,6 +366,10 @@ class NetworkSpec:
         if self.hyper("optimizer") != "sgd":
             raise SpecError(f"fixed point ({name}) runs plain SGD (Adam needs a square root "
                             "and a division per weight and step); set optimizer=sgd")  # fmt: skip
+        if self.rule in TARGET_RULES and self.hyper("average") > 0:
+            raise SpecError(f"fixed point ({name}) keeps no moving average of the weights (a "
+                            "1/average share of a weight's change rounds away); drop average "
+                            "or run in float")  # fmt: skip
         numeric = self.numeric
         if self.rule == "gle":
             top = numeric.signals.hi * 2.0**-numeric.signals.frac
@@ -472,6 +480,7 @@ class NetworkSpec:
         values["decay_factor"] = self._float_or_zero("decay_factor") or 1.0
         values["linear"] = int(self._float_or_zero("linear"))
         values["decay_inverse"] = int(self._float_or_zero("decay_inverse"))
+        values["average"] = int(self._float_or_zero("average"))
         values["update_oldest"] = int(
             self.rule in TARGET_RULES and self.hyper("update") == "oldest"
         )

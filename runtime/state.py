@@ -116,6 +116,9 @@ def _target_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
                   f"W_xh, W_h, b_h, W_hy, b_y{inverse} (see weights())"),
         ArraySpec("weight_fracs", (N_TP_FRACS,), "int64", "weights",
                   "fraction bits of each matrix (fixed point; zeros in float)"),
+        ArraySpec("average", (spec.n_params if spec.hyper("average") else 0,),
+                  numeric.weight_dtype, "weights",
+                  "moving average of params, which predicting uses (empty: off)"),
         ArraySpec("hidden", (n,), real, "neuron_state", "hidden state h_t"),
         ArraySpec("counters", (codes.N_COUNTERS,), "int64", "counters", "step bookkeeping"),
         ArraySpec("window_position", (2,), "int64", "window",
@@ -277,6 +280,8 @@ def _target_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str
     numeric = spec.numeric
     if not numeric.fixed:
         state["params"][:] = drawn
+        if len(state["average"]):
+            state["average"][:] = state["params"]
         return state
     names = list(views)
     fracs = numeric.layer_fracs([views[name] for name in names], len(state["weight_fracs"]))

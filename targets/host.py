@@ -120,10 +120,14 @@ def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, t
 @njit(cache=True)
 def run_target_chunk(num, hp, learn, params, weight_fracs, hidden, counters, position,
                      window_start, window_inputs, window_hidden, window_offsets, window_reset,
-                     work, window_rows, boosts, inputs, targets, has_target, reset, out_outputs,
-                     out_loss, out_rates):  # fmt: skip
+                     work, window_rows, boosts, average, inputs, targets, has_target, reset,
+                     out_outputs, out_loss, out_rates):  # fmt: skip
     """TPTT's and LRA's ``run_chunk``: ``tp_step`` once per sample;
-    ``out_rates`` (if it has rows) receives the hidden states h_t."""
+    ``out_rates`` (if it has rows) receives the hidden states h_t. With an
+    ``average`` of the weights (non-empty), learning keeps it and predicting
+    runs on it."""
+    if not learn and average.shape[0] > 0:
+        params = average
     n_out = targets.shape[1]
     record = out_rates.shape[0] > 0
     a_frac = state_frac(num)
@@ -131,7 +135,7 @@ def run_target_chunk(num, hp, learn, params, weight_fracs, hidden, counters, pos
         out_loss[t] = tp_step(
             num, hp, learn, params, weight_fracs, hidden, counters, position, window_start,
             window_inputs, window_hidden, window_offsets, window_reset, work, window_rows, boosts,
-            inputs[t], targets[t], has_target[t], reset[t],
+            inputs[t], targets[t], has_target[t], reset[t], average,
         )  # fmt: skip
         for k in range(n_out):
             out_outputs[t, k] = to_real(num, work[T_OUT, k], a_frac)
@@ -259,7 +263,7 @@ class TargetPropHostTarget(HostTarget):
             self.numeric, self.hyper, learn, s["params"], s["weight_fracs"], s["hidden"],
             s["counters"], s["window_position"], s["window_start"], s["window_inputs"],
             s["window_hidden"], s["window_offsets"], s["window_reset"], scratch["work"],
-            scratch["window_rows"], scratch["boosts"], inputs, targets, has_target, reset,
-            outputs, loss, rates,
+            scratch["window_rows"], scratch["boosts"], s["average"], inputs, targets,
+            has_target, reset, outputs, loss, rates,
         )  # fmt: skip
         return outputs, loss, (rates if record_rates else None)

@@ -11,8 +11,9 @@ import time
 import click
 import numpy as np
 import pytest
-from timelocal import Network
+from timelocal import Network, NetworkSpec
 from timelocal.cli import run as run_command
+from timelocal.streams import open_stream
 
 CLI = [sys.executable, "-m", "timelocal.cli"]
 SMALL = ["--hidden", "12", "-q"]
@@ -350,3 +351,26 @@ def test_tptt_in_fixed_point_resumes_exactly_through_the_cli(tmp_path):
     assert done.state["window_inputs"].shape == (6, 10)
     for name, array in done.state.items():
         np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+
+
+def test_tptt_with_averaged_weights_resumes_exactly_and_tests_on_the_average(tmp_path):
+    url = "synth:copy-memory?length=3&delay=2&train=120&test=20&marker=one"
+    base = ["run", "--rule", "tptt", "--window", "6", "--precision", "float32", "--stream", url,
+            "--hidden", "16", "-p", "inverse_warmup=100", "-p", "average=200", "--json", "-q"]  # fmt: skip
+    full = summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
+    summary_of(run(*base, "--steps", "500", "--checkpoint", str(tmp_path / "part.npz")))
+    summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url,
+                   "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
+    done, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
+    for name, array in done.state.items():
+        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+    assert np.abs(done.state["average"] - done.state["params"]).max() > 1e-4
+    # The test part ran on the averaged weights: the same loss from a network holding them.
+    plain = NetworkSpec("tptt", 10, 10, n_hidden=16, loss="xent", precision="float32",
+                        params={"window": 6})  # fmt: skip
+    on_average = Network(plain)
+    on_average.state["params"][:] = done.state["average"]
+    inputs, targets, has_target, reset, _ = open_stream(url).test
+    targets = np.where(has_target[:, None], targets, np.nan)
+    loss = on_average.predict(inputs, targets, reset=reset).mean_loss
+    assert abs(full["test_loss"] - loss) <= 1e-9 * abs(loss), (full["test_loss"], loss)

@@ -59,6 +59,11 @@ def check_supported(spec: NetworkSpec) -> None:
             f"the lava target runs the time-local rules ({', '.join(PERTURBATION_RULES)}, gle, "
             f"{', '.join(TARGET_RULES)}); {spec.rule} is host only"
         )
+    if spec.rule in TARGET_RULES and spec.hyper("average") > 0:
+        raise SpecError(
+            "the lava target keeps no moving average of the weights; drop average (it runs "
+            "on the host target)"
+        )
     if spec.numeric.float_dtype == "float32":
         raise SpecError(
             "the lava target runs float64 (floating_pt) or fixed point (fixed_pt); "

@@ -96,6 +96,49 @@ def test_predict_empties_the_window_and_learning_resumes_from_the_hidden_state()
     np.testing.assert_allclose(result.outputs, outputs, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("rule", ["tptt", "lra"])
+def test_average_is_the_mean_then_the_moving_average_of_the_weights(rule):
+    horizon, steps = 25, 90
+    settings = {"window": 4, "learning_rate": 0.2, "readout_rate": 0.1, "target_step": 0.7}
+    if rule == "tptt":
+        settings["inverse_warmup"] = 5
+    net = tp_network(rule, average=horizon, **settings)
+    plain = tp_network(rule, **settings)
+    inputs, targets = sample_data(steps, 3, 3, missing_every=7)
+    net.learn(inputs, targets)
+    # The same learning, one step at a time: the weights after every step.
+    expected = plain.state["params"].copy()
+    for t in range(steps):
+        plain.learn(inputs[t : t + 1], targets[t : t + 1])
+        expected += (plain.state["params"] - expected) / min(t + 1, horizon)
+    # Averaging leaves learning as it was, and keeps the NumPy recurrence.
+    np.testing.assert_array_equal(net.state["params"], plain.state["params"])
+    np.testing.assert_allclose(net.state["average"], expected, rtol=0, atol=1e-12)
+    assert np.abs(net.state["average"] - net.state["params"]).max() > 1e-3
+
+
+def test_predicting_runs_on_the_averaged_weights():
+    net = tp_network("tptt", window=4, inverse_warmup=0, learning_rate=0.2, average=30)
+    inputs, targets = sample_data(120, 3, 3)
+    net.learn(inputs[:100], targets[:100])
+    on_average = tp_network("tptt", window=4)
+    on_average.state["params"][:] = net.state["average"]
+    on_params = tp_network("tptt", window=4)
+    on_params.state["params"][:] = net.state["params"]
+    reset = np.zeros(20, bool)
+    reset[0] = True
+    outputs = {name: other.predict(inputs[100:], targets[100:], reset=reset).outputs
+               for name, other in (("net", net), ("average", on_average),
+                                   ("params", on_params))}  # fmt: skip
+    np.testing.assert_array_equal(outputs["net"], outputs["average"])
+    assert np.abs(outputs["net"] - outputs["params"]).max() > 1e-6
+    # Predicting leaves both the weights and their average as they were.
+    before = net.state["average"].copy(), net.state["params"].copy()
+    net.predict(inputs[100:], reset=reset)
+    np.testing.assert_array_equal(net.state["average"], before[0])
+    np.testing.assert_array_equal(net.state["params"], before[1])
+
+
 def reconstruction_error(net: Network, inputs: np.ndarray) -> float:
     """Mean ||G(x_t, h_t) - h_{t-1}||^2 / ||h_{t-1}||^2 along the network's own
     trajectory on ``inputs`` (the weights fixed)."""
@@ -233,6 +276,10 @@ def test_spec_refuses_what_the_rules_do_not_have():
         NetworkSpec("tptt", 2, 2, params={"decay_every": 10, "decay_factor": 1.5})
     with pytest.raises(SpecError, match="does not apply to rule 'gle'"):
         NetworkSpec("gle", 2, 2, params={"decay_every": 10})
+    with pytest.raises(SpecError, match="fixed point .fixed16. keeps no moving average"):
+        NetworkSpec("tptt", 2, 2, precision="fixed16", params={"average": 100})
+    with pytest.raises(SpecError, match="does not apply to rule 'anp'"):
+        NetworkSpec("anp", 2, 2, params={"average": 100})
     with pytest.raises(SpecError, match="window must be >= 1"):
         NetworkSpec("tptt", 2, 2, params={"window": 0})
     assert NetworkSpec("tptt", 2, 2).n_params == NetworkSpec("lra", 2, 2).n_params + 100 * 101
