@@ -55,7 +55,8 @@ def params(config: dict) -> dict:
     """The hyper-parameters; ``decay_every`` in sequences (0: a constant rate)."""
     return {**PARAMS, "window": WINDOW, "decay_every": config["decay_every"] * PERIOD,
             "decay_factor": config["decay_factor"],
-            **({"decay_inverse": 1} if config.get("decay_inverse") else {})}  # fmt: skip
+            **({"decay_inverse": 1} if config.get("decay_inverse") else {}),
+            **({"average": config["average"] * PERIOD} if config.get("average") else {})}  # fmt: skip
 
 
 def command(config: dict, seed: int) -> str:
@@ -104,6 +105,9 @@ def main() -> None:
     parser.add_argument("--decay-factor", type=float, default=0.5)
     parser.add_argument("--decay-inverse", action="store_true",
                         help="step the step inverse's rate down with the others")  # fmt: skip
+    parser.add_argument("--average", type=int, default=0,
+                        help="score the weights' moving average over about this many "
+                             "sequences (-p average; 0: the weights themselves)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="network seeds")
     parser.add_argument("--test", type=int, default=500, help="test sequences")
     parser.add_argument("--evals", type=int, default=12, help="test scorings along the run")
@@ -121,10 +125,12 @@ def main() -> None:
             parser.error(f"--{name} must be at least 1")
     if args.decay_every < 0 or not 0 < args.decay_factor <= 1:
         parser.error("--decay-every must be >= 0 and --decay-factor in (0, 1]")
+    if args.average < 0:
+        parser.error("--average must be >= 0")
     quick = {"sequences": 300, "decay_every": 100, "test": 50, "evals": 3}
     config = {"sequences": args.sequences, "decay_every": args.decay_every,
               "decay_factor": args.decay_factor, "decay_inverse": args.decay_inverse,
-              "test": args.test, "evals": args.evals,
+              "average": args.average, "test": args.test, "evals": args.evals,
               **(quick if args.quick else {})}  # fmt: skip
     seeds = args.seeds[:1] if args.quick else args.seeds
     print(f"TPTT, copy memory delay {DELAY}, K = {WINDOW}: {config['sequences']:,} sequences, "
@@ -157,7 +163,14 @@ def write_report(config: dict, results: list, seconds: float, out: Path) -> None
         + ", ".join(f"{name} {value}" for name, value in PARAMS.items())
         + ", every entry of the window learning at every step; learning_rate and readout_rate "
         f"{decay}; the step inverse's rate "
-        f"{'too' if config.get('decay_inverse') else 'stays'}. One learning step per sample, "
+        f"{'too' if config.get('decay_inverse') else 'stays'}. "
+        + (
+            f"The test part runs on the weights' moving average over about the last "
+            f"{config['average']:,} sequences (Polyak averaging, `-p average`). "
+            if config.get("average")
+            else ""
+        )
+        + "One learning step per sample, "
         f"{config['sequences']:,} training sequences ({config['sequences'] * PERIOD:,} steps), "
         f"{config['test']} test sequences, stream seed {DATA_SEED} for every network seed. Chance is 12.5 % of recall "
         "steps; a sequence is right when all its 10 recall steps are.",
