@@ -35,7 +35,8 @@ PHASES = ("clean forward", "noisy forward", "errors", "loss", "weight update", "
 
 KIND_HELP = {
     "weights": "A, R, B, biases; GLE: W_l, b_l; TPTT/LRA: W_xh, W_h, W_hy, biases, TPTT's "
-    "inverse V_h, c_h (and the per-matrix exponents)",
+    "inverse V_h, c_h (and the per-matrix exponents; with -p average, a second copy: their "
+    "moving average)",
     "decorrelation": "the decorrelation matrix D",
     "neuron_state": "the rates x* carried to the next step; GLE: u, r, phi'; TPTT/LRA: h",
     "noisy_state": "the noisy copy's rates",

@@ -143,6 +143,17 @@ def test_persistent_bytes_equal_allocated(rule, precision):
     assert result.scratch_bytes == sum(a.nbytes for a in scratch_layout(spec))
 
 
+def test_the_weights_moving_average_is_a_second_copy_in_the_profile():
+    plain = NetworkSpec("lra", 3, 2, n_hidden=5, precision="float32")
+    averaged = NetworkSpec("lra", 3, 2, n_hidden=5, precision="float32",
+                           params={"average": 1000})  # fmt: skip
+    extra = profile(averaged).memory["weights"]["bytes"] - profile(plain).memory["weights"]["bytes"]
+    assert extra == plain.n_params * 4
+    assert profile(averaged).persistent_bytes == sum(
+        a.nbytes for a in initial_state(averaged).values()
+    )
+
+
 def test_format_bytes_follow_the_integer_widths():
     """loihi8: 8-bit weights, 24-bit states (stored in int32 on the host)."""
     spec = NetworkSpec("anp", n_inputs=1, n_outputs=1, n_hidden=10, precision="loihi8")
