@@ -9,6 +9,7 @@ river's streaming style. The CLI is a thin layer over this.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +131,22 @@ class Network:
             "errors": int(c[codes.C_SAT_ERRORS]),
             "signals": int(c[codes.C_SAT_SIGNALS]),
         }
+
+    def averaged(self, *, target: str = "host") -> Network:
+        """A copy of this network whose weights are its moving average
+        (``-p average``, TPTT and LRA), without averaging of its own: to
+        deploy the averaged weights, on Lava (``target="lava"``) too, or to
+        learn on from them. Neurons, window and counters are copied as they are."""
+        self.sync()
+        if not len(self.state.get("average", ())):
+            raise TimelocalError("this network keeps no moving average of its weights "
+                                 "(-p average=N, TPTT and LRA)")  # fmt: skip
+        params = {name: value for name, value in self.spec.params.items() if name != "average"}
+        spec = dataclasses.replace(self.spec, params=params)
+        state = {name: np.copy(value) for name, value in self.state.items()}
+        state["params"] = state.pop("average")
+        state["average"] = np.zeros(0, state["params"].dtype)
+        return Network(spec, target=target, state=state)
 
     # -- persistence -------------------------------------------------------
     def save(self, path, meta: dict | None = None):

@@ -61,8 +61,8 @@ def check_supported(spec: NetworkSpec) -> None:
         )
     if spec.rule in TARGET_RULES and spec.hyper("average") > 0:
         raise SpecError(
-            "the lava target keeps no moving average of the weights; drop average (it runs "
-            "on the host target)"
+            "the lava target keeps no moving average of the weights; drop average, or run "
+            "the averaged weights of a host network with Network.averaged(target='lava')"
         )
     if spec.numeric.float_dtype == "float32":
         raise SpecError(

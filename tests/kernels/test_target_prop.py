@@ -5,7 +5,7 @@ gradient in the linear case, the window's fixed memory, and fixed point."""
 import numpy as np
 import pytest
 from timelocal import Network, NetworkSpec
-from timelocal.runtime.errors import SpecError
+from timelocal.runtime.errors import SpecError, TimelocalError
 from timelocal.runtime.state import state_layout, weights
 
 from tests.helpers import sample_data
@@ -132,6 +132,16 @@ def test_predicting_runs_on_the_averaged_weights():
                                    ("params", on_params))}  # fmt: skip
     np.testing.assert_array_equal(outputs["net"], outputs["average"])
     assert np.abs(outputs["net"] - outputs["params"]).max() > 1e-6
+    # The averaged weights as a network of their own (to deploy them).
+    deployed = net.averaged()
+    assert "average" not in deployed.spec.params and deployed.state["average"].size == 0
+    np.testing.assert_array_equal(deployed.state["params"], net.state["average"])
+    assert deployed.steps_trained == net.steps_trained
+    np.testing.assert_array_equal(
+        deployed.predict(inputs[100:], reset=reset).outputs, outputs["net"]
+    )
+    with pytest.raises(TimelocalError, match="keeps no moving average"):
+        on_params.averaged()
     # Predicting leaves both the weights and their average as they were.
     before = net.state["average"].copy(), net.state["params"].copy()
     net.predict(inputs[100:], reset=reset)

@@ -315,6 +315,20 @@ def test_rules_and_precisions_lava_does_not_run_are_refused_in_words():
         Network(NetworkSpec("tptt", 1, 1, params={"average": 100}), target="lava")
 
 
+def test_the_averaged_weights_of_a_host_network_deploy_on_lava():
+    spec = NetworkSpec("tptt", 3, 3, n_hidden=6, seed=5,
+                       params={"window": 4, "inverse_warmup": 0, "average": 20})  # fmt: skip
+    inputs, targets = sample_data(60, 3, 3)
+    host = Network(spec)
+    host.learn(inputs[:40], targets[:40])
+    reset = np.zeros(20, bool)
+    reset[0] = True
+    expected = host.predict(inputs[40:], reset=reset).outputs
+    with host.averaged(target="lava") as lava:
+        outputs = lava.predict(inputs[40:], reset=reset).outputs
+    np.testing.assert_array_equal(outputs, expected)
+
+
 # -- the runtime always stops: through the real command ----------------------
 
 CLI = [sys.executable, "-m", "timelocal.cli"]
