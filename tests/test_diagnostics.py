@@ -121,3 +121,19 @@ def test_fast_batched_gle_can_take_the_output_error_from_the_previous_step(diagn
         seen = outputs  # without learning, both networks' rates stay the same
     assert moved == 4  # all but the second step
     np.testing.assert_allclose(before.neurons["r"][-1], now.neurons["r"][-1], atol=0)
+
+
+@pytest.mark.parametrize("rule", ["DANP", "BPTT (T=50)"])
+def test_the_mackey_glass_schedule_reaches_the_kernels(monkeypatch, rule):
+    monkeypatch.syspath_prepend(str(ROOT / "diagnostics"))
+    import mackey_glass_schedule as schedule
+
+    # A rate of zero after the first epoch: the second changes nothing that
+    # the test reads (Adam's step is zero; D's rate is scaled too).
+    monkeypatch.setitem(schedule.SCHEDULES, "stop", lambda epoch, epochs: float(epoch == 0))
+    options = {"train": 400, "hidden": 12, "with_decorrelation": True}
+    once = schedule.test_mse(rule, "none", 3, epochs=1, **options)
+    stopped = schedule.test_mse(rule, "stop", 3, epochs=2, **options)
+    twice = schedule.test_mse(rule, "none", 3, epochs=2, **options)
+    assert stopped == once
+    assert abs(twice - once) > 1e-6 * once
