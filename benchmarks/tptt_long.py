@@ -56,7 +56,8 @@ def params(config: dict) -> dict:
     return {**PARAMS, "window": WINDOW, "decay_every": config["decay_every"] * PERIOD,
             "decay_factor": config["decay_factor"],
             **({"decay_inverse": 1} if config.get("decay_inverse") else {}),
-            **({"average": config["average"] * PERIOD} if config.get("average") else {})}  # fmt: skip
+            **({"average": config["average"] * PERIOD}
+               if config.get("average") else {})}  # fmt: skip
 
 
 def command(config: dict, seed: int) -> str:

@@ -81,17 +81,27 @@ def test_stdin_and_file_streams_learn_the_same(tmp_path):
                                   Network.load(ckpts[1]).state["params"])  # fmt: skip
 
 
+def resume_matches_whole_run(base, url, steps, tmp_path, *resume_options) -> tuple:
+    """Run ``base`` whole, then its first ``steps`` steps and the rest with
+    ``--resume`` (plus ``resume_options``): both checkpoints hold the same
+    state, array by array. Returns the whole run's summary and network, and
+    the resumed run's summary."""
+    whole = summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
+    summary_of(run(*base, "--steps", str(steps), "--checkpoint", str(tmp_path / "part.npz")))
+    resumed = summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url,
+                             *resume_options, "--checkpoint", str(tmp_path / "part.npz"),
+                             "--json", "-q"))  # fmt: skip
+    done, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
+    for name, array in done.state.items():
+        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+    return whole, done, resumed
+
+
 def test_resume_through_the_cli_matches_an_uninterrupted_run(tmp_path):
     url = "synth:mackey-glass?train=1000&test=200&epochs=3"
     base = ["run", "--rule", "anp", "--decorrelate", "--stream", url, "--json", *SMALL]
-    summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
-    summary_of(run(*base, "--steps", "1300", "--checkpoint", str(tmp_path / "part.npz")))
-    resumed = summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url,
-                             "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
+    _, _, resumed = resume_matches_whole_run(base, url, 1300, tmp_path)
     assert resumed["steps"] == 3000 and resumed["steps_this_run"] == 1700
-    full, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
-    for name, array in full.state.items():
-        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
 
 
 @pytest.mark.parametrize(
@@ -275,16 +285,10 @@ def test_gle_learns_the_teacher_through_the_cli_and_resumes_exactly(tmp_path):
     url = "synth:teacher?train=30000&test=3000&seed=2&epochs=2"
     base = ["run", "--rule", "gle", "--stream", url, "--hidden", "3", "-q", "--json",
             "-p", "learning_rate=1", "-p", "tau_learning_rate=0.02"]  # fmt: skip
-    full = summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
+    full, _, _ = resume_matches_whole_run(base, url, 41000, tmp_path)
     assert full["rule"] == "gle" and full["steps"] == 60000
     assert full["train_loss"] < 0.5 * full["train_loss_first"]
     assert full["test_nrmse"] < 0.3
-    summary_of(run(*base, "--steps", "41000", "--checkpoint", str(tmp_path / "part.npz")))
-    summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url,
-                   "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
-    done, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
-    for name, array in done.state.items():
-        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
 
 
 def test_sequence_tasks_report_per_step_and_per_sequence_accuracy():
@@ -341,29 +345,18 @@ def test_tptt_in_fixed_point_resumes_exactly_through_the_cli(tmp_path):
     url = "synth:copy-memory?length=3&delay=2&train=120&test=20&marker=one"
     base = ["run", "--rule", "tptt", "--window", "6", "--precision", "fixed16", "--stream", url,
             "--loss", "mse", "--hidden", "16", "-p", "inverse_warmup=100", "--json", "-q"]  # fmt: skip
-    full = summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
+    full, done, _ = resume_matches_whole_run(base, url, 500, tmp_path, "--loss", "mse")
     assert full["steps"] == 120 * 8 and full["precision"] == "fixed16"
     assert 0 <= full["test_accuracy"] <= 1 and "baseline_loss" not in full
-    summary_of(run(*base, "--steps", "500", "--checkpoint", str(tmp_path / "part.npz")))
-    summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url, "--loss",
-                   "mse", "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
-    done, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
     assert done.state["window_inputs"].shape == (6, 10)
-    for name, array in done.state.items():
-        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
 
 
 def test_tptt_with_averaged_weights_resumes_exactly_and_tests_on_the_average(tmp_path):
     url = "synth:copy-memory?length=3&delay=2&train=120&test=20&marker=one"
     base = ["run", "--rule", "tptt", "--window", "6", "--precision", "float32", "--stream", url,
-            "--hidden", "16", "-p", "inverse_warmup=100", "-p", "average=200", "--json", "-q"]  # fmt: skip
-    full = summary_of(run(*base, "--checkpoint", str(tmp_path / "full.npz")))
-    summary_of(run(*base, "--steps", "500", "--checkpoint", str(tmp_path / "part.npz")))
-    summary_of(run("run", "--resume", str(tmp_path / "part.npz"), "--stream", url,
-                   "--checkpoint", str(tmp_path / "part.npz"), "--json", "-q"))  # fmt: skip
-    done, part = Network.load(tmp_path / "full.npz"), Network.load(tmp_path / "part.npz")
-    for name, array in done.state.items():
-        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+            "--hidden", "16", "-p", "inverse_warmup=100", "-p", "average=200", "--json",
+            "-q"]  # fmt: skip
+    full, done, _ = resume_matches_whole_run(base, url, 500, tmp_path)
     assert np.abs(done.state["average"] - done.state["params"]).max() > 1e-4
     # The test part ran on the averaged weights: the same loss from a network holding them.
     plain = NetworkSpec("tptt", 10, 10, n_hidden=16, loss="xent", precision="float32",
