@@ -44,6 +44,8 @@ PRECISION = "float32"
 DATA_SEED = 100
 # The K = 16 settings of benchmarks/target_prop.py (every entry learning at every step).
 PARAMS = {"learning_rate": 0.001, "target_step": 0.03, "readout_rate": 0.1}
+# The squared error's slower readout (benchmarks/target_prop.py's TPTT_MSE).
+MSE_PARAMS = {"readout_rate": 0.03}
 
 
 def stream_url(sequences: int, test: int) -> str:
@@ -51,10 +53,14 @@ def stream_url(sequences: int, test: int) -> str:
             f"&test={test}&seed={DATA_SEED}")  # fmt: skip
 
 
+def base_params(config: dict) -> dict:
+    return {**PARAMS, **(MSE_PARAMS if config.get("loss") == "mse" else {})}
+
+
 def params(config: dict) -> dict:
     """The hyper-parameters; ``decay_every`` in sequences (0: a constant rate)."""
-    return {**PARAMS, "window": WINDOW, "decay_every": config["decay_every"] * PERIOD,
-            "decay_factor": config["decay_factor"],
+    return {**base_params(config), "window": WINDOW,
+            "decay_every": config["decay_every"] * PERIOD, "decay_factor": config["decay_factor"],
             **({"decay_inverse": 1} if config.get("decay_inverse") else {}),
             **({"average": config["average"] * PERIOD}
                if config.get("average") else {})}  # fmt: skip
@@ -64,15 +70,23 @@ def command(config: dict, seed: int) -> str:
     """The `timelocal run` command that makes the same run."""
     hyper = " ".join(f"-p {name}={value}" for name, value in params(config).items()
                      if name != "window")  # fmt: skip
-    return (f'timelocal run --rule tptt --window {WINDOW} --hidden {HIDDEN} --precision '
-            f'{PRECISION} --seed {seed} {hyper} --stream "{stream_url(config["sequences"], config["test"])}"')  # fmt: skip
+    url = stream_url(config["sequences"], config["test"])
+    return (
+        f"timelocal run --rule tptt --window {WINDOW} --hidden {HIDDEN} --precision "
+        f'{PRECISION} --seed {seed}{loss_option(config)} {hyper} --stream "{url}"'
+    )
+
+
+def loss_option(config: dict) -> str:
+    return " --loss mse" if config.get("loss") == "mse" else ""
 
 
 def run(job: tuple) -> dict:
     """One network seed for the whole run: (config, seed) -> the test scores
     at ``evals`` points (on a copy of the network), the time."""
     config, seed = job
-    stream = open_stream(stream_url(config["sequences"], config["test"]))
+    stream = open_stream(stream_url(config["sequences"], config["test"]),
+                         loss=config.get("loss"))  # fmt: skip
     spec = NetworkSpec("tptt", stream.n_inputs, stream.n_outputs, n_hidden=HIDDEN,
                        loss=stream.loss, precision=PRECISION, seed=seed,
                        params=params(config))  # fmt: skip
@@ -109,12 +123,15 @@ def main() -> None:
     parser.add_argument("--average", type=int, default=0,
                         help="score the weights' moving average over about this many "
                              "sequences (-p average; 0: the weights themselves)")  # fmt: skip
+    parser.add_argument("--loss", choices=["xent", "mse"], default="xent",
+                        help="softmax cross-entropy, or the squared error on the one-hot "
+                             "targets (with readout_rate 0.03)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="network seeds")
     parser.add_argument("--test", type=int, default=500, help="test sequences")
     parser.add_argument("--evals", type=int, default=12, help="test scorings along the run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--report", action="store_true",
-                        help="rewrite the report from the last run's docs/tptt_long.json")  # fmt: skip
+                        help="rewrite the report from the last run's tptt_long.json")  # fmt: skip
     args = parser.parse_args()
     out = common.output_dir(args)
     if args.report:
@@ -131,7 +148,7 @@ def main() -> None:
     quick = {"sequences": 300, "decay_every": 100, "test": 50, "evals": 3}
     config = {"sequences": args.sequences, "decay_every": args.decay_every,
               "decay_factor": args.decay_factor, "decay_inverse": args.decay_inverse,
-              "average": args.average, "test": args.test, "evals": args.evals,
+              "average": args.average, "loss": args.loss, "test": args.test, "evals": args.evals,
               **(quick if args.quick else {})}  # fmt: skip
     seeds = args.seeds[:1] if args.quick else args.seeds
     print(f"TPTT, copy memory delay {DELAY}, K = {WINDOW}: {config['sequences']:,} sequences, "
@@ -161,7 +178,12 @@ def write_report(config: dict, results: list, seconds: float, out: Path) -> None
         f"K <= 16 (seed 004, offline with the whole sequence: 100 %). Symbol i is read at step "
         f"i and recalled at step {LENGTH + DELAY} + i, {LENGTH + DELAY} steps later: longer than "
         f"the window. {HIDDEN} hidden units, {PRECISION}, "
-        + ", ".join(f"{name} {value}" for name, value in PARAMS.items())
+        + (
+            "the squared error on the one-hot targets, "
+            if config.get("loss") == "mse"
+            else "softmax cross-entropy, "
+        )
+        + ", ".join(f"{name} {value}" for name, value in base_params(config).items())
         + ", every entry of the window learning at every step; learning_rate and readout_rate "
         f"{decay}; the step inverse's rate "
         f"{'too' if config.get('decay_inverse') else 'stays'}. "
@@ -173,8 +195,8 @@ def write_report(config: dict, results: list, seconds: float, out: Path) -> None
         )
         + "One learning step per sample, "
         f"{config['sequences']:,} training sequences ({config['sequences'] * PERIOD:,} steps), "
-        f"{config['test']} test sequences, stream seed {DATA_SEED} for every network seed. Chance is 12.5 % of recall "
-        "steps; a sequence is right when all its 10 recall steps are.",
+        f"{config['test']} test sequences, stream seed {DATA_SEED} for every network seed. "
+        "Chance is 12.5 % of recall steps; a sequence is right when all its 10 recall steps are.",
         "",
         "| network seed | % of recall steps right | % of sequences right | test loss | minutes |",
         "|---|---|---|---|---|",

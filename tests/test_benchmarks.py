@@ -119,10 +119,11 @@ def test_a_whole_run_leaves_out_the_long_benchmarks_unless_named(bench):
     assert results.selected(["tptt_long"]) == ["tptt_long.py"]
 
 
-def test_long_tptt_runs_are_the_cli_runs_their_report_names(bench, monkeypatch):
+@pytest.mark.parametrize("loss", ["xent", "mse"])
+def test_long_tptt_runs_are_the_cli_runs_their_report_names(bench, monkeypatch, loss):
     """benchmarks/tptt_long.py scores the test set along the run on a copy of
     the network: the run is the one `timelocal run` makes with the command
-    its report prints, whatever the number of scorings."""
+    its report prints, whatever the number of scorings, with either loss."""
     import shlex
     import subprocess
 
@@ -130,13 +131,15 @@ def test_long_tptt_runs_are_the_cli_runs_their_report_names(bench, monkeypatch):
     import benchmarks.tptt_long as tptt_long
 
     config = {"sequences": 45, "decay_every": 10, "decay_factor": 0.5, "decay_inverse": True,
-              "test": 6, "evals": 4}  # fmt: skip
+              "test": 6, "evals": 4, "loss": loss}  # fmt: skip
     scored = tptt_long.run((config, 1))
     once = tptt_long.run(({**config, "evals": 1}, 1))
     assert [p["sequences"] for p in scored["curve"]] == [11, 22, 33, 45]
     assert scored["curve"][-1] == {**once["curve"][-1], "seconds": scored["curve"][-1]["seconds"]}
     words = shlex.split(tptt_long.command(config, 1))
     assert words[0] == "timelocal" and "decay_every=300" in words and "decay_inverse=1" in words
+    assert ("mse" in words) == (loss == "mse")
+    assert ("readout_rate=0.03" in words) == (loss == "mse")
     result = subprocess.run([sys.executable, "-m", "timelocal.cli", *words[1:], "--json", "-q"],
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
