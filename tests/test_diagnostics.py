@@ -137,3 +137,42 @@ def test_the_mackey_glass_schedule_reaches_the_kernels(monkeypatch, rule):
     twice = schedule.test_mse(rule, "none", 3, epochs=2, **options)
     assert stopped == once
     assert abs(twice - once) > 1e-6 * once
+
+
+def test_the_readout_bound_fits_the_best_readout_and_scores_as_the_benchmarks(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "diagnostics"))
+    monkeypatch.syspath_prepend(str(ROOT))
+    import tptt_readout_bound as bound
+    from timelocal import Network
+    from timelocal.streams.registry import open_stream
+
+    from benchmarks import common
+
+    # The fit: labels that a linear softmax readout of the states gives.
+    rng = np.random.default_rng(5)
+    W_true = 3.0 * rng.standard_normal((4, 6))
+    states = rng.standard_normal((3000, 6))
+    labels = (states @ W_true.T).argmax(1)
+    W, b = bound.fit_readout(states[:2000], labels[:2000], 4, l2=1e-6)
+    assert np.mean((states[2000:] @ W.T + b).argmax(1) == labels[2000:]) > 0.97
+
+    # The network's own readout, from the recorded states, scores as
+    # benchmarks/common.scores (the benchmarks' and the CLI's measure) does.
+    stream = open_stream("synth:copy-memory?length=4&delay=3&marker=one&train=30&test=20&seed=3")
+    spec = NetworkSpec("tptt", stream.n_inputs, stream.n_outputs, n_hidden=16, loss="xent",
+                       seed=2, params={"window": 4, "learning_rate": 0.003})  # fmt: skip
+    with Network(spec) as net:
+        net.learn(*stream.train[:2], reset=stream.train[3])
+        steps_right, sequences_right, _ = common.scores(net, stream.test)
+        states, outputs = bound.hidden_states(net, stream.test)
+    steps, labels, sequence, position = bound.scored_steps(stream.test)
+    assert (
+        position.tolist() == [0, 1, 2, 3] * 20
+        and sequence.tolist() == np.repeat(np.arange(20), 4).tolist()
+    )
+    own = bound.accuracy(outputs[steps].argmax(1), labels, sequence, position)
+    assert (own["steps"], own["sequences"]) == (steps_right, sequences_right)
+    weights = net.weights
+    logits = states[steps] @ weights["W_hy"].T.astype(np.float64) + weights["b_y"]
+    assert np.array_equal(logits.argmax(1), outputs[steps].argmax(1))
+    assert np.mean(own["positions"]) == pytest.approx(own["steps"])
