@@ -10,6 +10,7 @@ on Windows). Options in the URL's query, all optional:
     timeout=SECONDS        silence this long counts as a lost device
     timestamp=1            text lines start with a time in seconds
     period=SECONDS         with timestamp: a step over 1.5 periods is a gap
+    sep=,|;|tab|space      text lines' field separator (default ,)
 
 Options not listed here are left in the URL for pyserial (e.g. ``logging``)."""
 
@@ -19,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from timelocal.runtime.errors import StreamError
 from timelocal.streams.live import POLL, DecodedStream
+from timelocal.streams.parse import TEXT_OPTIONS, option_value, text_options
 from timelocal.streams.protocol import PROTOCOLS, FrameDecoder, TextDecoder
 from timelocal.streams.sources import SerialSource, SourceLost
 
@@ -30,48 +32,32 @@ PORT_SETTINGS = {  # URL option -> (pyserial keyword, type)
     "rtscts": ("rtscts", bool),
     "xonxoff": ("xonxoff", bool),
 }
-STREAM_OPTIONS = ("protocol", "timeout", "timestamp", "period")
+STREAM_OPTIONS = ("protocol", "timeout", *TEXT_OPTIONS)
 DEFAULT_BAUD = 115200
-
-
-def _value(url: str, key: str, text: str, kind):
-    try:
-        if kind is bool:
-            if text.lower() not in ("0", "1", "true", "false", "yes", "no"):
-                raise ValueError
-            return text.lower() in ("1", "true", "yes")
-        value = kind(text)
-    except ValueError:
-        raise StreamError(f"{url}: option {key}={text!r} is not a valid {kind.__name__}") from None
-    if kind in (int, float) and value <= 0:
-        raise StreamError(f"{url}: option {key} must be positive, got {text!r}")
-    return value
 
 
 def split_url(url: str) -> tuple[str, dict, dict]:
     """(the URL for pyserial, pyserial settings, our stream options)."""
     parts = urlsplit(url)
     settings = {"baudrate": DEFAULT_BAUD}
-    options = {"protocol": "text", "timeout": None, "timestamp": False, "period": None}
+    options = {"protocol": "text", "timeout": None}
+    text, pairs = text_options(url, parse_qsl(parts.query, keep_blank_values=True))
+    options["text"] = text
     passed = []
-    for key, text in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in pairs:
         if key in PORT_SETTINGS:
             name, kind = PORT_SETTINGS[key]
-            settings[name] = _value(url, key, text, kind)
+            settings[name] = option_value(url, key, value, kind)
             if key == "stopbits" and settings[name] == int(settings[name]):
                 settings[name] = int(settings[name])
         elif key == "protocol":
-            if text not in PROTOCOLS:
-                raise StreamError(f"{url}: protocol={text} is unknown; use text or frames")
-            options["protocol"] = text
-        elif key == "timestamp":
-            options["timestamp"] = _value(url, key, text, bool)
-        elif key in ("timeout", "period"):
-            options[key] = _value(url, key, text, float)
+            if value not in PROTOCOLS:
+                raise StreamError(f"{url}: protocol={value} is unknown; use text or frames")
+            options["protocol"] = value
+        elif key == "timeout":
+            options[key] = option_value(url, key, value, float)
         else:
-            passed.append((key, text))
-    if options["period"] and not options["timestamp"]:
-        raise StreamError(f"{url}: period= needs timestamp=1 (gaps are found from the times)")
+            passed.append((key, value))
     if parts.scheme == "serial":
         port = parts.netloc + parts.path
         if not port:
@@ -82,7 +68,9 @@ def split_url(url: str) -> tuple[str, dict, dict]:
                 f"{', '.join([*PORT_SETTINGS, *STREAM_OPTIONS])}"
             )
     else:
-        port = parts._replace(query=urlencode(passed)).geturl()
+        # Built by hand: urlunsplit drops the '//' of a URL without a host (loop://).
+        query = urlencode(passed)
+        port = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
     return port, settings, options
 
 
@@ -111,5 +99,5 @@ def open_serial(url: str, n_inputs, n_outputs, on_bad_input: str, loss: str, *,
         stream.decoder = FrameDecoder(n_inputs, n_outputs, stream.reject, url=url)
     else:
         stream.decoder = TextDecoder(n_inputs, n_outputs, stream.reject, url=url,
-                                     timestamp=options["timestamp"], period=options["period"])  # fmt: skip
+                                     **options["text"])  # fmt: skip
     return stream

@@ -20,7 +20,7 @@ import serial
 from timelocal import Network, NetworkSpec
 from timelocal.runtime.session import RunOptions, Session
 from timelocal.streams.protocol import encode_frame
-from timelocal.streams.serial import open_serial
+from timelocal.streams.serial import open_serial, split_url
 from timelocal.streams.sources import _open_problem
 
 from tests.helpers import sample_data
@@ -323,6 +323,23 @@ def test_loop_url_through_the_api_learns_the_same_as_the_file(tmp_path):
     np.testing.assert_array_equal(net.state["params"], reference.state["params"])
     writer.join(timeout=5)
     stream.close()
+
+
+def test_a_device_url_names_the_text_separator():
+    port, settings, options = split_url("loop://?sep=tab&timestamp=1&baud=9600")
+    assert options["text"] == {"timestamp": True, "period": None, "separator": "\t"}
+    assert settings["baudrate"] == 9600 and port == "loop://"
+    assert "separator" not in split_url("serial:///dev/ttyUSB0")[2]["text"]  # the default: ,
+    assert split_url("socket://127.0.0.1:5000?logging=debug&sep=;")[0] == (
+        "socket://127.0.0.1:5000?logging=debug")  # fmt: skip
+
+
+def test_a_loop_url_opens_through_the_cli():
+    # A loop:// port echoes what is written to it: nothing, so the run ends on the silence.
+    result = subprocess.run([*CLI, "run", *NET, "--stream", "loop://?timeout=0.5", "--json"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "cannot open" not in result.stderr, result.stderr
+    assert '"steps": 0' in result.stdout, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
