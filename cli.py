@@ -340,6 +340,8 @@ def run(ctx, rule, decorrelate, stream_url, target, precision, hidden, steps, se
         checkpoint_every_s=every_seconds, evaluate=not no_test, predictions=writer,
     )  # fmt: skip
     progress = ProgressLine(enabled=not quiet)
+    if stream.info.get("layout") and not quiet:
+        click.echo(f"{stream.url}: {stream.info['layout']}", err=True)
     if stream.live and not quiet:
         click.echo(
             f"reading {stream.url} ({stream.n_inputs} inputs, {stream.n_outputs} outputs) as it "

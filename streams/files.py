@@ -1,4 +1,5 @@
-"""File and standard-input streams: ``file:PATH.csv`` (text lines),
+"""File and standard-input streams: ``file:PATH.csv`` (text lines; the field
+separator is read off the first line unless ``?sep=`` names it),
 ``file:PATH.npy`` (a 2-D array), ``file:PATH.bin`` (binary frames, e.g. a
 recording of a device), and ``-`` (text lines on standard input).
 
@@ -18,6 +19,9 @@ from timelocal.runtime.errors import BadSampleError, StreamError
 from timelocal.streams.base import Chunk, ChunkBuilder, ValidatedStream
 from timelocal.streams.live import DecodedStream
 from timelocal.streams.parse import (
+    SEPARATOR_NAMES,
+    detect_separator,
+    header_names,
     header_widths,
     is_blank,
     looks_like_header,
@@ -58,7 +62,8 @@ class NpyStream(ValidatedStream):
         self.flush_warnings()
 
 
-def _widths(url: str, columns: int | None, n_inputs: int | None, n_outputs: int | None):
+def _widths(url: str, columns: int | None, n_inputs: int | None, n_outputs: int | None,
+            separator: str | None = None):  # fmt: skip
     if n_inputs is None:
         raise StreamError(f"{url}: say how many leading columns are inputs with --inputs N")
     if n_outputs is None:
@@ -66,9 +71,13 @@ def _widths(url: str, columns: int | None, n_inputs: int | None, n_outputs: int 
             raise StreamError(f"{url}: cannot tell how many columns are targets; give --outputs M")
         n_outputs = columns - n_inputs
         if n_outputs < 1:
+            parted = ""
+            if separator is not None:
+                parted = f" (fields parted by {SEPARATOR_NAMES[separator]!r}; sep= names another)"
             raise StreamError(
-                f"{url}: {columns} columns but --inputs {n_inputs}: no column is left for "
-                "targets (give --outputs M if the first line has no targets)"
+                f"{url}: {columns} column{'s' * (columns != 1)}{parted} but --inputs {n_inputs}: "
+                "no column is left for targets (give --outputs M if the first line has no "
+                "targets)"
             )
     if n_inputs < 1 or n_outputs < 1:
         raise StreamError(f"{url}: --inputs and --outputs must be >= 1")
@@ -102,27 +111,46 @@ def open_csv(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss:
     _check_path(url, path)
     timestamp = bool(decoding.get("timestamp"))
     line = _first_line(url, path)
+    if "separator" not in decoding:
+        decoding["separator"] = detect_separator(line) if line is not None else ","
+    separator = decoding["separator"]
     columns, names = None, None
     if line is not None:
-        if looks_like_header(line):
-            names = split_fields(line.replace("|", ","))
-            header_in, header_total = header_widths(line, timestamp)
+        if looks_like_header(line, separator):
+            names = header_names(line, separator)
+            header_in, header_total = header_widths(line, timestamp, separator)
             if header_in is not None:
                 n_inputs = header_in if n_inputs is None else n_inputs
                 n_outputs = header_total if n_outputs is None else n_outputs
             else:
                 columns = header_total
         else:
-            columns = len(split_fields(line)) - timestamp
-    n_inputs, n_outputs = _widths(url, columns, n_inputs, n_outputs)
+            columns = len(split_fields(line, separator)) - timestamp
+    n_inputs, n_outputs = _widths(url, columns, n_inputs, n_outputs, separator)
+    info = {"columns": names, "separator": SEPARATOR_NAMES[separator],
+            "layout": _layout(names, n_inputs, n_outputs, timestamp, separator)}  # fmt: skip
     stream = DecodedStream(
-        url=url, n_inputs=n_inputs, n_outputs=n_outputs, loss=loss,
-        info={"columns": names}, on_bad_input=on_bad_input, source=FileSource(path, url),
+        url=url, n_inputs=n_inputs, n_outputs=n_outputs, loss=loss, info=info,
+        on_bad_input=on_bad_input, source=FileSource(path, url),
     )  # fmt: skip
     stream.decoder = TextDecoder(n_inputs, n_outputs, stream.reject, url=url, **decoding)
     if names is not None:  # check the header's widths now, not after the first chunk
         stream.decoder.check_header(line, "the header line")
     return stream
+
+
+def _layout(names, n_inputs: int, n_outputs: int, timestamp: bool, separator) -> str:
+    """What a text file's columns are taken as, in words (the CLI shows it,
+    so that a column taken for an input by mistake is seen before a run)."""
+    parted = {None: "runs of blanks", "\t": "tabs"}.get(separator, repr(separator))
+    if names is None:
+        time = "a time, then " if timestamp else ""
+        return (f"{time}{n_inputs} input{'s' * (n_inputs != 1)}, then {n_outputs} "
+                f"target{'s' * (n_outputs != 1)} per line, parted by {parted}")  # fmt: skip
+    time = f"time {names[0]}; " if timestamp else ""
+    names = names[1:] if timestamp else names
+    return (f"{time}inputs {', '.join(names[:n_inputs])}; targets "
+            f"{', '.join(names[n_inputs:])} (parted by {parted})")  # fmt: skip
 
 
 def open_frames(url: str, path: Path, n_inputs, n_outputs, on_bad_input: str, loss: str):

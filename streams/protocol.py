@@ -40,6 +40,7 @@ from timelocal.streams.parse import (
     is_blank,
     looks_like_header,
     parse_timed_line,
+    separator_hint,
     validate_row,
 )
 
@@ -68,9 +69,11 @@ class TextDecoder:
     bad line and every gap; headers are checked against the widths."""
 
     def __init__(self, n_inputs: int, n_outputs: int, reject: Reject, *, timestamp=False,
-                 period: float | None = None, url: str = ""):  # fmt: skip
+                 period: float | None = None, separator: str | None = ",",
+                 url: str = ""):  # fmt: skip
         self.n_inputs, self.n_outputs = n_inputs, n_outputs
         self.reject, self.timestamp, self.period, self.url = reject, timestamp, period, url
+        self.separator = separator
         self.buffer = bytearray()
         self.lineno = 0
         self.discarding = False  # inside a line that was too long
@@ -132,7 +135,7 @@ class TextDecoder:
             return
         if is_blank(line):
             return
-        if looks_like_header(line):
+        if looks_like_header(line, self.separator):
             # A header starts the stream; it may come again (a board that
             # resets prints it again). A later line of names that does not fit
             # is parsed as a sample, and rejected as one.
@@ -143,8 +146,9 @@ class TextDecoder:
                 return
         try:
             time, inputs, targets = parse_timed_line(
-                line, self.n_inputs, self.n_outputs, timestamp=self.timestamp
-            )
+                line, self.n_inputs, self.n_outputs, timestamp=self.timestamp,
+                separator=self.separator,
+            )  # fmt: skip
         except BadSampleError as error:
             self.reject(where, error)
             return
@@ -154,7 +158,7 @@ class TextDecoder:
         samples.append(Sample(inputs, targets, where))
 
     def header_fits(self, line: str) -> bool:
-        n_in, n_out = header_widths(line, self.timestamp)
+        n_in, n_out = header_widths(line, self.timestamp, self.separator)
         if n_in is None:
             return n_out == self.n_inputs + self.n_outputs
         return (n_in, n_out) == (self.n_inputs, self.n_outputs)
@@ -162,12 +166,14 @@ class TextDecoder:
     def check_header(self, line: str, where: str) -> None:
         """A first line of names must fit the network (else nothing will)."""
         if not self.header_fits(line):
-            n_in, n_out = header_widths(line, self.timestamp)
-            named = f"{n_in} inputs and {n_out} targets" if n_in is not None else f"{n_out} columns"
+            n_in, n_out = header_widths(line, self.timestamp, self.separator)
+            named = (f"{n_in} inputs and {n_out} targets" if n_in is not None
+                     else f"{n_out} column{'s' * (n_out != 1)}")  # fmt: skip
             raise StreamError(
                 f"{self.url}: {where}: the header names {named}, but the network has "
                 f"{self.n_inputs} inputs and {self.n_outputs} outputs"
                 + (" (and the first column is the timestamp)" if self.timestamp else "")
+                + separator_hint(line.strip(), self.separator)
             )
 
     def _check_time(self, time: float, where: str) -> None:

@@ -11,6 +11,7 @@ from timelocal.runtime.errors import StreamError
 from timelocal.streams import synthetic
 from timelocal.streams.base import POLICIES, Stream
 from timelocal.streams.files import open_csv, open_frames, open_npy, open_stdin
+from timelocal.streams.parse import TEXT_OPTIONS, text_options
 from timelocal.streams.serial import open_serial
 
 SYNTHETIC = {
@@ -48,15 +49,19 @@ STREAM_KINDS = {
     "first 0 or 1 and the class at the last step (options T, train, test)",
     "file:PATH.csv": "text lines: inputs, then targets (or inputs | targets; no targets: "
     "predict only); optional header line; needs --inputs N unless the header has a '|' "
-    "(and --outputs M when the width is unclear)",
+    "(and --outputs M when the width is unclear); the field separator (, ; tab or blanks) is "
+    "read off the first line; options sep=,|;|tab|space, timestamp=1 (the first column is a "
+    "time in seconds, not an input), period=S",
     "file:PATH.npy": "a 2-D array, one row per step, inputs then targets (NaN targets: "
     "predict only); needs --inputs N",
     "file:PATH.bin": "binary frames (a device's output, recorded); needs --inputs N and "
     "--outputs M",
-    "-": "text lines on standard input, handed on as they arrive; needs --inputs N and --outputs M",
+    "-": "text lines on standard input, handed on as they arrive; needs --inputs N and "
+    "--outputs M; options as -?sep=;&timestamp=1 (the separator is , unless sep= names another)",
     "serial:///dev/ttyUSB0": "a serial port, read as it arrives; options baud=115200, "
-    "protocol=text|frames, timeout=S (silence = lost), timestamp=1, period=S, bytesize, "
-    "parity, stopbits, rtscts, xonxoff; needs --inputs N and --outputs M",
+    "protocol=text|frames, timeout=S (silence = lost), timestamp=1, period=S, "
+    "sep=,|;|tab|space (text lines' separator, default ,), bytesize, parity, stopbits, "
+    "rtscts, xonxoff; needs --inputs N and --outputs M",
     "loop:// socket://HOST:PORT rfc2217://HOST:PORT ...": "any URL pyserial understands, "
     "with the same options as serial://",
 }
@@ -96,6 +101,15 @@ def _parse_options(url: str, name: str, query: str) -> dict:
     return options
 
 
+def _text_options(url: str, query: str, kind: str) -> dict:
+    """A text file's or standard input's URL options (sep=, timestamp=, period=)."""
+    options, unknown = text_options(url, parse_qsl(query, keep_blank_values=True))
+    if unknown:
+        raise StreamError(f"{url}: unknown option {unknown[0][0]!r} for {kind}; options: "
+                          f"{', '.join(TEXT_OPTIONS)}")  # fmt: skip
+    return options
+
+
 def open_stream(
     url: str,
     *,
@@ -112,8 +126,9 @@ def open_stream(
     seconds a sample of a live stream may wait for its chunk to fill."""
     if on_bad_input not in POLICIES:
         raise StreamError(f"unknown bad-input policy {on_bad_input!r}; choose skip or stop")
-    if url == "-":
-        stream = open_stdin(n_inputs, n_outputs, on_bad_input, loss or "mse")
+    if url == "-" or url.startswith("-?"):
+        stream = open_stdin(n_inputs, n_outputs, on_bad_input, loss or "mse",
+                            **_text_options(url, url[2:], "-"))  # fmt: skip
         stream.max_latency = max_latency
         return stream
     scheme, sep, rest = url.partition(":")
@@ -144,12 +159,20 @@ def open_stream(
                            if key != "baseline_loss"} | {"classification": True}  # fmt: skip
         return stream
     if scheme == "file":
-        path = Path(rest.removeprefix("//"))
+        path, query = Path(rest.removeprefix("//")), ""
+        if not path.exists() and "?" in rest:  # a file whose name has a '?' keeps it
+            name, _, query = rest.partition("?")
+            path = Path(name.removeprefix("//"))
+        binary = path.suffix.lower() in (".npy", ".bin", ".frames")
+        if binary and query:
+            raise StreamError(f"{url}: a {path.suffix} file takes no options (sep=, timestamp= "
+                              "and period= are for text files)")  # fmt: skip
         if path.suffix.lower() == ".npy":
             return open_npy(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
-        if path.suffix.lower() in (".bin", ".frames"):
+        if binary:
             return open_frames(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
-        return open_csv(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse")
+        return open_csv(url, path, n_inputs, n_outputs, on_bad_input, loss or "mse",
+                        **_text_options(url, query, "file:PATH.csv"))  # fmt: skip
     if scheme == "serial" or rest.startswith("//"):
         return open_serial(url, n_inputs, n_outputs, on_bad_input, loss or "mse",
                            reconnect=reconnect, max_latency=max_latency)  # fmt: skip

@@ -81,6 +81,25 @@ def test_stdin_and_file_streams_learn_the_same(tmp_path):
                                   Network.load(ckpts[1]).state["params"])  # fmt: skip
 
 
+def test_a_semicolon_log_names_its_columns_and_stdin_reads_it_with_sep(tmp_path):
+    rng = np.random.default_rng(1)
+    text = "ax;ay;speed\n" + "".join(";".join(repr(v) for v in row) + "\n"
+                                      for row in rng.standard_normal((300, 3)))  # fmt: skip
+    (tmp_path / "log.csv").write_text(text)
+    common = ["--rule", "wp", "--inputs", "2", "--json", *SMALL]
+    ckpts = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    result = run("run", "--stream", f"file:{tmp_path / 'log.csv'}", "--checkpoint", str(ckpts[0]),
+                 *common[:-1])  # not quiet: the columns are named on stderr  # fmt: skip
+    assert "inputs ax, ay; targets speed (parted by ';')" in result.stderr
+    b = summary_of(run("run", "--stream", "-?sep=;", "--outputs", "1", "--checkpoint",
+                       str(ckpts[1]), *common, input=text))  # fmt: skip
+    assert summary_of(result)["steps"] == b["steps"] == 300
+    np.testing.assert_array_equal(Network.load(ckpts[0]).state["params"],
+                                  Network.load(ckpts[1]).state["params"])  # fmt: skip
+    wrong = run("run", "--stream", "-", "--outputs", "1", *common, input=text)
+    assert wrong.returncode != 0 and "its fields look parted by ';': sep=;" in wrong.stderr
+
+
 def resume_matches_whole_run(base, url, steps, tmp_path, *resume_options) -> tuple:
     """Run ``base`` whole, then its first ``steps`` steps and the rest with
     ``--resume`` (plus ``resume_options``): both checkpoints hold the same

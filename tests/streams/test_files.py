@@ -88,6 +88,51 @@ def test_stdin_stream_reads_lines_as_they_come():
     assert stream.bad_samples == {"wrong_width": 1}
 
 
+@pytest.mark.parametrize("separator,header", [(";", "ax;ay;speed"), ("\t", "ax\tay\tspeed"),
+                                              ("  ", "ax  ay  speed"), (";", None)])  # fmt: skip
+def test_a_file_parted_by_another_separator_learns_the_same(tmp_path, separator, header):
+    inputs, targets = sample_data(300, 2, 1, missing_every=7)
+    _write_csv(tmp_path / "comma.csv", inputs, targets, header=False)
+    lines = [line.replace(",", separator) for line in (tmp_path / "comma.csv").read_text()
+             .splitlines()]  # fmt: skip
+    (tmp_path / "other.csv").write_text("\n".join(([header] if header else []) + lines) + "\n")
+    reference, _ = _learn(f"file:{tmp_path / 'comma.csv'}")
+    net, summary = _learn(f"file:{tmp_path / 'other.csv'}")
+    assert summary["steps"] == 300 and summary["bad_samples"] == 0
+    np.testing.assert_array_equal(net.state["params"], reference.state["params"])
+    named = "space" if separator == "  " else {"\t": "tab"}.get(separator, separator)
+    stream = open_stream(f"file:{tmp_path / 'other.csv'}?sep={named}", n_inputs=2)
+    assert stream.info["separator"] == named and stream.n_outputs == 1
+
+
+def test_sep_overrides_what_the_first_line_shows(tmp_path):
+    (tmp_path / "f.csv").write_text("a;b;c\n1;2;3\n")
+    with pytest.raises(StreamError, match=r"1 column \(fields parted by ','; sep= names another\)"):
+        open_stream(f"file:{tmp_path / 'f.csv'}?sep=,", n_inputs=2)
+    stream = open_stream(f"file:{tmp_path / 'f.csv'}?timestamp=1", n_inputs=1)
+    assert stream.info["layout"] == "time a; inputs b; targets c (parted by ';')"
+
+
+@pytest.mark.parametrize(
+    "name,query,message",
+    [
+        ("f.csv", "?foo=1", "unknown option 'foo' for file:PATH.csv; options: timestamp, period, sep"),
+        ("f.csv", "?sep=:", "sep=':' is not a field separator"),
+        ("f.npy", "?sep=;", "a .npy file takes no options"),
+    ],
+)  # fmt: skip
+def test_file_url_options_are_checked(tmp_path, name, query, message):
+    np.save(tmp_path / "f.npy", np.zeros((3, 3)))
+    (tmp_path / "f.csv").write_text("1,2,3\n")
+    with pytest.raises(StreamError, match=message):
+        open_stream(f"file:{tmp_path / name}{query}", n_inputs=2)
+
+
+def test_a_file_whose_name_has_a_question_mark_is_read(tmp_path):
+    (tmp_path / "f?.csv").write_text("1,2,3\n")
+    assert open_stream(f"file:{tmp_path / 'f?.csv'}", n_inputs=2).n_outputs == 1
+
+
 @pytest.mark.parametrize(
     "content,kwargs,message",
     [
