@@ -97,6 +97,33 @@ def test_window_gradient_is_the_exact_gradient_through_the_window(diagnostics):
             assert np.abs(grad).max() > 1e-3
 
 
+@pytest.mark.parametrize("engine", ["Batched", "FastBatched"])
+def test_sgd_at_batch_one_is_timelocals_own_online_gle(diagnostics, engine):
+    """The diagnostic's plain SGD on one sequence is what ``timelocal run
+    --rule gle`` does: the same weights as the runtime's network with the
+    same learning rate, step for step (so its batch-1 runs measure the
+    product's rule, not a variant of it)."""
+    batched, _ = diagnostics
+    params = {"layers": 2, "dt": 0.2, "tau_m": 1.2, "tau_r": 1.2, "tau_min": 0.4,
+              "tau_learning_rate": 0.0, "linear": 1}  # fmt: skip
+    spec = NetworkSpec("gle", 1, batched.CLASSES, n_hidden=7, loss="xent", seed=5,
+                       params={**params, "learning_rate": 1.0})  # fmt: skip
+    model = getattr(batched, engine)(spec, 1, (0.3, 0.9, 0.999, 1e-8),
+                                     optimizer=batched.OPT_SGD)  # fmt: skip
+    runtime = batched.Network(NetworkSpec("gle", 1, batched.CLASSES, n_hidden=7, loss="xent",
+                                          seed=5, params={**params, "learning_rate": 0.3}))  # fmt: skip
+    np.testing.assert_array_equal(model.net.state["params"], runtime.state["params"])
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 30))
+    y = np.array([2, 9, 4])
+    model.accuracy(x, y, learn=True, reset_each=False)  # three sequences, one after another
+    runtime.learn(x.reshape(-1, 1), np.repeat(np.eye(batched.CLASSES)[y], 30, axis=0))
+    moved = np.abs(runtime.state["params"] - batched.Network(spec).state["params"]).max()
+    assert moved > 1e-3
+    np.testing.assert_allclose(model.net.state["params"], runtime.state["params"], rtol=0,
+                               atol=1e-12 * moved)  # fmt: skip
+
+
 def test_fast_batched_gle_can_take_the_output_error_from_the_previous_step(diagnostics):
     batched, _ = diagnostics
     spec = NetworkSpec("gle", 1, batched.CLASSES, n_hidden=5, loss="xent", seed=4,
