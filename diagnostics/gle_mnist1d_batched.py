@@ -97,12 +97,13 @@ def run_batch(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r
     the update count so far."""
     before = params.copy()
     change = np.zeros_like(params)
+    nothing = np.zeros(0, params.dtype)  # gle_step's own Adam stays off: the mean is stepped here
     batch = inputs.shape[1]
     for t in range(inputs.shape[0]):
         change[:] = 0.0
         for b in range(batch):
-            gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r,
-                     potentials[b], traces[b], rates[b], errors[b], slopes[b], counters, work,
+            gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, nothing, nothing,
+                     nothing, tau_m, tau_r, potentials[b], traces[b], rates[b], errors[b], slopes[b], counters, work,
                      inputs[t, b], targets[t, b], True, reset[t])  # fmt: skip
             for k in range(outputs.shape[2]):
                 outputs[t, b, k] = work[G_OUT, k]

@@ -35,7 +35,7 @@ Learning per Euler step (the paper's rates are per unit time, hence dt):
 
 import numpy as np
 from numba import njit
-from timelocal.kernels.codes import C_STEP
+from timelocal.kernels.codes import C_STEP, C_UPDATES
 from timelocal.kernels.forward import (
     count_learning_step,
     loss_value,
@@ -64,6 +64,7 @@ from timelocal.kernels.numeric import (
     sub,
     synapse,
 )
+from timelocal.kernels.optim import apply_update
 from timelocal.kernels.perturbation import bias_update, matrix_update
 
 # Rows of GLE's work array (scratch, width max(neurons, inputs)).
@@ -185,23 +186,45 @@ def output_errors(num, hp, has_target, rates, targets, outputs, counters, errors
 
 @njit(cache=True)
 def layer_learn(num, hp, W, b, w_frac, b_frac, presyn, errors, s, du, tau_m, tau_r, seed, step,
-                key_offset, counters, signal):  # fmt: skip
+                key_offset, counters, signal, grads, moment1, moment2):  # fmt: skip
     """The layer's neuron-local updates: dW = eta dt e presyn^T, db = eta dt e,
-    d tau_m = -eta_tau e du, d tau_r = eta_tau s du (clipped)."""
+    d tau_m = -eta_tau e du, d tau_r = eta_tau s du (clipped).
+
+    With Adam (``moment1`` not empty; float only) the weights and biases take
+    one Adam step at the learning rate instead, from the gradient estimate
+    g = -dt e presyn^T (-dt e for b) written into ``grads``; ``moment1``,
+    ``moment2`` and ``grads`` are the layer's W then b, flat. Every learning
+    step is an update (Adam's t: the update counter plus one); the time
+    constants keep their own rule."""
     a_frac = state_frac(num)
     g_frac = signal_frac(num)
     e_frac = error_frac(num)
+    adam = moment1.shape[0] > 0
     if hp.learning_rate != 0.0:
-        mantissa, shift_of_factor = multiplier(num, hp.learning_rate * hp.dt)
+        # SGD: the signal eta dt e, added to the weights; Adam: -dt e, the
+        # gradient estimate's factor (Adam's step size is the learning rate).
+        gain = -hp.dt if adam else hp.learning_rate * hp.dt
+        mantissa, shift_of_factor = multiplier(num, gain)
         for i in range(W.shape[0]):
             signal[i] = store_signal(
                 num, scaled(num, errors[i], mantissa, shift_of_factor, e_frac - g_frac), counters
             )
+        size = W.shape[0] * W.shape[1]
+        into_W = grads[:size].reshape(W.shape) if adam else W
+        into_b = grads[size:] if adam else b
         # A change s * r has the signal's plus the states' fraction bits.
-        matrix_update(num, W, True, signal, presyn, g_frac + a_frac - w_frac, seed, step,
+        matrix_update(num, into_W, not adam, signal, presyn, g_frac + a_frac - w_frac, seed, step,
                       key_offset, counters)  # fmt: skip
-        bias_update(num, b, True, signal, g_frac - b_frac, seed, step,
+        bias_update(num, into_b, not adam, signal, g_frac - b_frac, seed, step,
                     key_offset + W.shape[0], counters)  # fmt: skip
+        if adam:
+            update_count = counters[C_UPDATES] + 1
+            apply_update(num, W.reshape(size), grads[:size], moment1[:size], moment2[:size],
+                         update_count, hp.optimizer, hp.learning_rate, hp.adam_beta1,
+                         hp.adam_beta2, hp.adam_eps)  # fmt: skip
+            apply_update(num, b, into_b, moment1[size:], moment2[size:], update_count,
+                         hp.optimizer, hp.learning_rate, hp.adam_beta1, hp.adam_beta2,
+                         hp.adam_eps)  # fmt: skip
     if hp.tau_learning_rate != 0.0:
         mantissa, shift_of_factor = multiplier(num, hp.tau_learning_rate)
         low = constant(num, hp.tau_min, g_frac)
@@ -239,7 +262,7 @@ def load_samples(num, values, present, counters, out):
 @njit(cache=True)
 def layer_step(num, hp, learn, output, first, has_target, W, b, w_frac, b_frac, presyn, back,
                targets, u, v, tau_m, tau_r, rates, errors, prime, counters, work, step,
-               key_offset):  # fmt: skip
+               key_offset, grads, moment1, moment2):  # fmt: skip
     """One Euler step of one layer from what its neighbours held at the end
     of the previous step: ``presyn`` (r_{l-1}, or the sample) and ``back``
     (W_{l+1}^T e_{l+1}; hidden layers) or ``targets`` (the output layer).
@@ -247,6 +270,8 @@ def layer_step(num, hp, learn, output, first, has_target, W, b, w_frac, b_frac, 
     hyper-parameter ``linear`` = 1.
     Forward, errors, learning (``learn``), then the new rates, phi' and errors
     become the layer's state. Uses ``work``'s rows G_RATES..G_SIGNAL and G_OUT.
+    ``grads``, ``moment1``, ``moment2``: the layer's W then b, flat, with Adam
+    (see ``layer_learn``); empty with SGD.
     Returns the output layer's loss as a real number (NaN without a target,
     and for hidden layers)."""
     n = W.shape[0]
@@ -268,7 +293,8 @@ def layer_step(num, hp, learn, output, first, has_target, W, b, w_frac, b_frac, 
         hidden_errors(num, hp, back, prime, v, tau_m, tau_r, counters, new_errors, s)
     if learn:
         layer_learn(num, hp, W, b, w_frac, b_frac, presyn, new_errors, s, du, tau_m, tau_r,
-                    hp.seed, step, key_offset, counters, work[G_SIGNAL, :n])  # fmt: skip
+                    hp.seed, step, key_offset, counters, work[G_SIGNAL, :n], grads, moment1,
+                    moment2)  # fmt: skip
     for i in range(n):
         rates[i] = new_rates[i]
         prime[i] = new_prime[i]
@@ -277,14 +303,17 @@ def layer_step(num, hp, learn, output, first, has_target, W, b, w_frac, b_frac, 
 
 
 @njit(cache=True)
-def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, u, v, rates,
-             errors, prime, counters, work, inputs_t, targets_t, has_target, reset):  # fmt: skip
+def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment1, moment2, tau_m,
+             tau_r, u, v, rates, errors, prime, counters, work, inputs_t, targets_t, has_target,
+             reset):  # fmt: skip
     """One Euler step of the whole network (host schedule). Every layer
     steps from its neighbours' previous values: first every hidden layer's
     backprojected error is formed from the previous step's errors and the
     weights above it (and its own, if recurrent), then the layers step from
     the top down (so each reads the previous rates of the layer below it).
     The Lava target runs the same ``layer_step`` in one process per layer.
+    ``grads``, ``moment1``, ``moment2``: Adam's gradient buffer and moments,
+    flat like ``params`` (empty: SGD).
     Returns the step's loss ||y - y*||^2 (or cross-entropy) as a real number,
     NaN without a target."""
     n_layers = sizes.shape[0] - 1
@@ -320,6 +349,9 @@ def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r,
         lo, hi = neuron_offsets[k], neuron_offsets[k + 1]
         output = k == n_layers - 1
         w_frac, b_frac = weight_fracs[2 * k], weight_fracs[2 * k + 1]
+        # The layer's W then b in Adam's flat arrays (empty slices with SGD).
+        p_lo = w_offsets[k] if moment1.shape[0] > 0 else 0
+        p_hi = b_offsets[k] + n_post if moment1.shape[0] > 0 else 0
         below = rates[neuron_offsets[k - 1] : lo] if k > 0 else rates[0:0]
         # (Separate calls: the work rows and the rates may differ in type.)
         if fan_in > n_pre or k == 0:
@@ -333,6 +365,7 @@ def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r,
                 back[lo:hi],
                 targets, u[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi],
                 errors[lo:hi], prime[lo:hi], counters, work, step, w_offsets[k],
+                grads[p_lo:p_hi], moment1[p_lo:p_hi], moment2[p_lo:p_hi],
             )  # fmt: skip
         else:
             layer_loss = layer_step(
@@ -340,6 +373,7 @@ def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r,
                 back[lo:hi],
                 targets, u[lo:hi], v[lo:hi], tau_m[lo:hi], tau_r[lo:hi], rates[lo:hi],
                 errors[lo:hi], prime[lo:hi], counters, work, step, w_offsets[k],
+                grads[p_lo:p_hi], moment1[p_lo:p_hi], moment2[p_lo:p_hi],
             )  # fmt: skip
         if output:
             loss = layer_loss

@@ -329,10 +329,13 @@ class _Model:
 
     def layer_learn(self, phase, n_pre, n_post):
         if self.spec.hyper("learning_rate") != 0:
+            adam = self.spec.hyper("optimizer") == "adam"
             self.scaled(phase, n_post)
             self.store(phase, n_post)
-            self.matrix_update(phase, n_post, n_pre, sgd=True)
-            self.bias_update(phase, n_post, sgd=True)
+            self.matrix_update(phase, n_post, n_pre, sgd=not adam)
+            self.bias_update(phase, n_post, sgd=not adam)
+            if adam:
+                self.optimizer(phase, n_post * (n_pre + 1), adam=True)
         if self.spec.hyper("tau_learning_rate") != 0:
             self.mul(phase, 2 * n_post)
             self.scaled(phase, 2 * n_post)
@@ -531,9 +534,9 @@ def counted_ops(spec: NetworkSpec, steps: int, *, learn: bool = True, has_target
         from timelocal.kernels.gle import gle_step
 
         for t in range(steps):
-            gle_step(num, hp, learn, host.sizes, host.fan_ins, s["params"], s["weight_fracs"], s["tau_m"],
-                     s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
-                     s["slopes"], s["counters"], work, inputs[t], targets[t], has_target,
+            gle_step(num, hp, learn, host.sizes, host.fan_ins, s["params"], s["weight_fracs"],
+                     grads, s["moment1"], s["moment2"], s["tau_m"], s["tau_r"], s["potentials"],
+                     s["error_traces"], s["rates"], s["errors"], s["slopes"], s["counters"], work, inputs[t], targets[t], has_target,
                      False)  # fmt: skip
     elif spec.rule == "bptt" and learn:
         window = [host.state_array(name) for name in WINDOW_ARRAYS]

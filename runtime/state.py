@@ -87,11 +87,14 @@ def _gle_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     real = numeric.state_dtype
     error = numeric.float_dtype or numeric.errors.dtype
     time = numeric.float_dtype or numeric.signals.dtype
+    m = spec.n_params if spec.hyper("optimizer") == "adam" else 0
     return (
         ArraySpec("params", (spec.n_params,), numeric.weight_dtype, "weights",
                   "W_1, b_1, W_2, b_2, ... flat (see weights())"),
         ArraySpec("weight_fracs", (2 * layers,), "int64", "weights",
                   "fraction bits of W_l, b_l (fixed point; zeros in float)"),
+        ArraySpec("moment1", (m,), real, "optimizer", "Adam first moments, flat like params"),
+        ArraySpec("moment2", (m,), real, "optimizer", "Adam second moments, flat like params"),
         ArraySpec("tau_m", (n,), time, "time_constants", "membrane time constants"),
         ArraySpec("tau_r", (n,), time, "time_constants", "prospective time constants"),
         ArraySpec("potentials", (n,), real, "neuron_state", "membrane potentials u"),
@@ -149,8 +152,13 @@ def scratch_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
         from timelocal.kernels.gle import N_GLE_ROWS
 
         width = max(spec.n_neurons, spec.n_inputs, *spec.fan_ins)
-        return (ArraySpec("work", (N_GLE_ROWS, width), spec.numeric.work_dtype, "scratch",
-                          "per-step rows"),)  # fmt: skip
+        grads = spec.n_params if spec.hyper("optimizer") == "adam" else 0
+        return (
+            ArraySpec("grads", (grads,), spec.numeric.weight_dtype, "scratch",
+                      "this step's gradient estimate -dt e r^T (Adam)"),
+            ArraySpec("work", (N_GLE_ROWS, width), spec.numeric.work_dtype, "scratch",
+                      "per-step rows"),
+        )  # fmt: skip
     width = max(spec.n_inputs, spec.n_hidden + spec.n_outputs)
     numeric = spec.numeric
     grads = spec.n_params if spec.hyper("optimizer") == "adam" or spec.rule == "bptt" else 0

@@ -94,9 +94,10 @@ def run_chunk(
 
 
 @njit(cache=True)
-def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, potentials,
-                  error_traces, rates, errors, slopes, counters, work, inputs, targets,
-                  has_target, reset, out_outputs, out_loss, out_rates):  # fmt: skip
+def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment1, moment2,
+                  tau_m, tau_r, potentials, error_traces, rates, errors, slopes, counters, work,
+                  inputs, targets, has_target, reset, out_outputs, out_loss,
+                  out_rates):  # fmt: skip
     """GLE's ``run_chunk``: one Euler step per sample. ``out_rates`` (if it
     has rows) receives the last hidden layer's rates."""
     n_out = targets.shape[1]
@@ -107,8 +108,9 @@ def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, t
     a_frac = state_frac(num)
     for t in range(inputs.shape[0]):
         out_loss[t] = gle_step(
-            num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r, potentials, error_traces,
-            rates, errors, slopes, counters, work, inputs[t], targets[t], has_target[t], reset[t],
+            num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment1, moment2, tau_m,
+            tau_r, potentials, error_traces, rates, errors, slopes, counters, work, inputs[t],
+            targets[t], has_target[t], reset[t],
         )  # fmt: skip
         for k in range(n_out):
             out_outputs[t, k] = to_real(num, work[G_OUT, k], a_frac)
@@ -229,9 +231,9 @@ class GLEHostTarget(HostTarget):
         s = self.state
         run_gle_chunk(
             self.numeric, self.hyper, learn, self.sizes, self.fan_ins, s["params"], s["weight_fracs"],
-            s["tau_m"], s["tau_r"], s["potentials"], s["error_traces"], s["rates"], s["errors"],
-            s["slopes"], s["counters"], self.scratch["work"], inputs, targets, has_target, reset,
-            outputs, loss, rates,
+            self.scratch["grads"], s["moment1"], s["moment2"], s["tau_m"], s["tau_r"],
+            s["potentials"], s["error_traces"], s["rates"], s["errors"], s["slopes"], s["counters"],
+            self.scratch["work"], inputs, targets, has_target, reset, outputs, loss, rates,
         )  # fmt: skip
         return outputs, loss, (rates if record_rates else None)
 

@@ -281,8 +281,12 @@ class ReferenceGLE:
 
     def __init__(self, sizes, Ws, bs, tau_m, tau_r, *, dt, beta, gamma=0.0, eta=0.0,
                  eta_tau=0.0, tau_min=0.0, tau_max=np.inf, xent=False,
-                 recurrent=False, linear_first=False):  # fmt: skip
+                 recurrent=False, linear_first=False, adam=None):  # fmt: skip
         self.sizes = list(sizes)
+        # adam = (beta1, beta2, eps): the weights and biases take textbook
+        # Adam steps of size eta from g = -dt e pre^T (-dt e), one per step.
+        self.adam, self.updates = adam, 0
+        self.moments = [[np.zeros_like(p) for p in (*Ws, *bs)] for _ in range(2)]
         self.linear_first = linear_first  # the first hidden layer's phi is the identity
         self.recurrent = recurrent  # hidden layers also read their own previous rates
         self.W = [w.astype(float).copy() for w in Ws]
@@ -339,9 +343,14 @@ class ReferenceGLE:
         e_new.append(e_out)
         s_new.append(e_out)
         if learn:
+            self.updates += 1
             for k in range(L):
-                self.W[k] += self.eta * self.dt * np.outer(e_new[k], pre[k])
-                self.b[k] += self.eta * self.dt * e_new[k]
+                if self.adam is None:
+                    self.W[k] += self.eta * self.dt * np.outer(e_new[k], pre[k])
+                    self.b[k] += self.eta * self.dt * e_new[k]
+                else:
+                    self.W[k] -= self._adam_step(k, -self.dt * np.outer(e_new[k], pre[k]))
+                    self.b[k] -= self._adam_step(L + k, -self.dt * e_new[k])
                 du = self.dt * udot[k]
                 self.tau_m[k] = np.clip(self.tau_m[k] - self.eta_tau * e_new[k] * du,
                                         self.tau_min, self.tau_max)  # fmt: skip
@@ -349,6 +358,15 @@ class ReferenceGLE:
                                         self.tau_min, self.tau_max)  # fmt: skip
         self.r, self.slope, self.e = r_new, slope_new, e_new
         return y, loss
+
+    def _adam_step(self, index, grad):
+        b1, b2, eps = self.adam
+        m1, m2 = self.moments
+        m1[index] = b1 * m1[index] + (1 - b1) * grad
+        m2[index] = b2 * m2[index] + (1 - b2) * grad * grad
+        mhat = m1[index] / (1 - b1**self.updates)
+        vhat = m2[index] / (1 - b2**self.updates)
+        return self.eta * mhat / (np.sqrt(vhat) + eps)
 
 
 def backprop_errors(Ws, bs, x, target, beta):

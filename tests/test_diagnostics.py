@@ -124,6 +124,32 @@ def test_sgd_at_batch_one_is_timelocals_own_online_gle(diagnostics, engine):
                                atol=1e-12 * moved)  # fmt: skip
 
 
+@pytest.mark.parametrize("engine", ["Batched", "FastBatched"])
+def test_adam_at_batch_one_is_timelocals_own_online_gle_with_adam(diagnostics, engine):
+    """The same with Adam: the diagnostic's batch-1 Adam runs measure the
+    runtime's ``-p optimizer=adam``."""
+    batched, _ = diagnostics
+    params = {"layers": 2, "dt": 0.2, "tau_m": 1.2, "tau_r": 1.2, "tau_min": 0.4,
+              "tau_learning_rate": 0.0, "linear": 1}  # fmt: skip
+    spec = NetworkSpec("gle", 1, batched.CLASSES, n_hidden=7, loss="xent", seed=5,
+                       params={**params, "learning_rate": 1.0})  # fmt: skip
+    model = getattr(batched, engine)(spec, 1, (1e-3, 0.9, 0.9999, 1e-8))
+    runtime = batched.Network(NetworkSpec("gle", 1, batched.CLASSES, n_hidden=7, loss="xent",
+                                          seed=5, params={**params, "learning_rate": 1e-3,
+                                                          "optimizer": "adam",
+                                                          "adam_beta2": 0.9999}))  # fmt: skip
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 30))
+    y = np.array([2, 9, 4])
+    model.accuracy(x, y, learn=True, reset_each=False)
+    runtime.learn(x.reshape(-1, 1), np.repeat(np.eye(batched.CLASSES)[y], 30, axis=0))
+    moved = np.abs(runtime.state["params"] - batched.Network(spec).state["params"]).max()
+    assert moved > 0.03  # 90 Adam steps of about 1e-3
+    np.testing.assert_allclose(model.net.state["params"], runtime.state["params"], rtol=0,
+                               atol=1e-12 * moved)  # fmt: skip
+    np.testing.assert_allclose(model.moments[1], runtime.state["moment2"], rtol=1e-9, atol=0)
+
+
 def test_fast_batched_gle_can_take_the_output_error_from_the_previous_step(diagnostics):
     batched, _ = diagnostics
     spec = NetworkSpec("gle", 1, batched.CLASSES, n_hidden=5, loss="xent", seed=4,

@@ -181,9 +181,18 @@ class _GLELayerModel(_Layer):
         w_offsets, _, _ = layer_geometry(np.array(sizes, np.int64),
                                          np.array(self.spec.fan_ins, np.int64))  # fmt: skip
         self.key_offset = int(w_offsets[k])  # this layer's keys of stochastic rounding
+        self._no_adam = None
 
     def lrn_guard(self):
         return False  # GLE learns in the same phase as it steps
+
+    def no_adam(self):
+        """Empty gradient and moment arrays: GLE on Lava learns by SGD
+        (check_supported refuses Adam)."""
+        if self._no_adam is None:
+            self._no_adam = (np.zeros(0, self.W.dtype), np.zeros(0, self.potentials.dtype),
+                             np.zeros(0, self.potentials.dtype))  # fmt: skip
+        return self._no_adam
 
     def run_spk(self):
         n_pre, n = self.n_pre, self.n
@@ -222,7 +231,7 @@ class _GLELayerModel(_Layer):
             w_frac,
             b_frac, presyn, self.back, self.targets, self.potentials, self.error_traces,
             self.tau_m, self.tau_r, self.rates, self.errors, self.slopes, self.counters,
-            self.work, self.counters[C_STEP], self.key_offset,
+            self.work, self.counters[C_STEP], self.key_offset, *self.no_adam(),
         )  # fmt: skip
         if self.output:
             states_to_real(self.numeric, self.work[G_OUT, :n], self.results[:n])

@@ -64,6 +64,11 @@ def check_supported(spec: NetworkSpec) -> None:
             "the lava target keeps no moving average of the weights; drop average, or run "
             "the averaged weights of a host network with Network.averaged(target='lava')"
         )
+    if spec.rule == "gle" and spec.hyper("optimizer") == "adam":
+        raise SpecError(
+            "the lava target runs GLE with its own neuron-local SGD rule; use -p optimizer=sgd "
+            "(Adam's moments for GLE are a host feature)"
+        )
     if spec.numeric.float_dtype == "float32":
         raise SpecError(
             "the lava target runs float64 (floating_pt) or fixed point (fixed_pt); "

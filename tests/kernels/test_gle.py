@@ -68,6 +68,53 @@ def test_steps_match_reference(loss, gamma, linear):
     assert np.abs(net.state["tau_m"] - start).max() > 1e-3
 
 
+@pytest.mark.parametrize("loss,recurrent", [("mse", 0), ("xent", 0), ("mse", 1)])
+def test_adam_steps_match_reference(loss, recurrent):
+    """optimizer=adam: every Euler step, one Adam step of size eta per
+    weight and bias from g = -dt e pre^T; the time constants keep their own
+    rule."""
+    tau = (
+        {"tau_m": 0.7, "tau_r": 0.7, "tau_learning_rate": 0.0}
+        if recurrent
+        else {"tau_learning_rate": 0.5, "tau_min": 0.3, "tau_max": 1.5, "lag_fraction": 0.4}
+    )
+    net = gle_network(loss=loss, optimizer="adam", learning_rate=3e-3, adam_beta2=0.99,
+                      recurrent=recurrent, **tau)  # fmt: skip
+    start = net.state["params"].copy()
+    ref = reference_of(net, adam=(0.9, 0.99, 1e-8))
+    inputs, targets = sample_data(200, 3, 2, loss=loss, missing_every=7)
+    result = net.learn(inputs, targets)
+    outputs = np.array([ref.step(x, None if np.isnan(y).all() else y)[0]
+                        for x, y in zip(inputs, targets, strict=True)])  # fmt: skip
+    np.testing.assert_allclose(result.outputs, outputs, rtol=0, atol=1e-12)
+    views = weights(net.spec, net.state["params"])
+    for k in range(3):
+        np.testing.assert_allclose(views[f"W{k + 1}"], ref.W[k], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(views[f"b{k + 1}"], ref.b[k], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net.state["tau_m"], np.concatenate(ref.tau_m), rtol=0, atol=1e-12)
+    moments = [np.concatenate([np.concatenate([ref.moments[m][k].ravel(), ref.moments[m][3 + k]])
+                               for k in range(3)]) for m in (0, 1)]  # fmt: skip
+    np.testing.assert_allclose(net.state["moment1"], moments[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(net.state["moment2"], moments[1], rtol=0, atol=1e-14)
+    assert net.state["counters"][1] == ref.updates == 200
+    # Adam's steps are about eta each, whatever the error's size: far from SGD's.
+    moved = np.abs(net.state["params"] - start)
+    assert moved.max() > 0.1 and np.median(moved) > 1e-3
+    sgd = gle_network(loss=loss, learning_rate=3e-3, recurrent=recurrent, **tau)
+    sgd.learn(inputs, targets)
+    assert np.abs(sgd.state["params"] - start).max() < 0.1 * moved.max()
+
+
+def test_adam_is_float_and_host_only():
+    with pytest.raises(SpecError, match="plain SGD"):
+        NetworkSpec("gle", 1, 1, precision="fixed16", params={"optimizer": "adam"})
+    # Its settings apply to GLE now; the moments are state, sized like params.
+    spec = NetworkSpec("gle", 2, 1, n_hidden=3, params={"optimizer": "adam", "adam_beta2": 0.9})
+    state = Network(spec).state
+    assert state["moment1"].shape == state["moment2"].shape == (spec.n_params,)
+    assert Network(NetworkSpec("gle", 2, 1, n_hidden=3)).state["moment1"].shape == (0,)
+
+
 @pytest.mark.parametrize("loss,gamma", [("mse", 0.3), ("xent", 0.0)])
 def test_recurrent_layers_match_reference(loss, gamma):
     # Each hidden layer also reads its own previous rates (W_l's last

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from timelocal import Network
+from timelocal import Network, NetworkSpec
 from timelocal.runtime import checkpoint as ckpt
 from timelocal.runtime.errors import CheckpointError
 from timelocal.runtime.state import state_layout
@@ -21,6 +21,24 @@ def test_round_trip_restores_every_array(tmp_path):
     inputs, targets = sample_data(30, 2, 2, seed=5)
     np.testing.assert_array_equal(loaded.learn(inputs, targets).outputs,
                                   net.learn(inputs, targets).outputs)  # fmt: skip
+
+
+def test_gle_with_adam_resumes_exactly(tmp_path):
+    """The moments and the update count are state: a run stopped and loaded
+    continues bit for bit as the uninterrupted one."""
+    spec = NetworkSpec("gle", 2, 2, n_hidden=4, seed=3,
+                       params={"optimizer": "adam", "learning_rate": 1e-3, "layers": 2})  # fmt: skip
+    inputs, targets = sample_data(90, 2, 2)
+    whole = Network(spec)
+    expected = whole.learn(inputs, targets).outputs
+    first = Network(spec)
+    first.learn(inputs[:50], targets[:50])
+    assert np.abs(first.state["moment2"]).max() > 0
+    loaded = Network.load(first.save(tmp_path / "gle.npz"))
+    np.testing.assert_array_equal(loaded.learn(inputs[50:], targets[50:]).outputs,
+                                  expected[50:])  # fmt: skip
+    for name, array in whole.state.items():
+        np.testing.assert_array_equal(loaded.state[name], array, err_msg=name)
 
 
 def test_failed_write_keeps_the_old_checkpoint(tmp_path, monkeypatch):

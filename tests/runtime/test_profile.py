@@ -74,6 +74,12 @@ def test_model_equals_counted_operations_gle(precision):
                            params={"layers": 2, **params}))  # fmt: skip
     if precision == "float64":
         _check(NetworkSpec("gle", 3, 3, n_hidden=4, loss="xent", params={"layers": 3}))
+    if precision.startswith("float"):
+        _check(NetworkSpec("gle", 3, 2, n_hidden=4, precision=precision,
+                           params={"layers": 2, "optimizer": "adam"}))  # fmt: skip
+        _check(NetworkSpec("gle", 3, 2, n_hidden=4, precision=precision,
+                           params={"layers": 1, "optimizer": "adam", "recurrent": 1,
+                                   "tau_learning_rate": 0.0}))  # fmt: skip
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
@@ -128,11 +134,11 @@ def test_counts_change_when_the_kernels_do_something_else():
     "rule,precision",
     [(rule, precision) for rule in ("np", "anp", "wp") for precision in
      ("float32", "float64", "fixed16", "loihi8")] + [("bptt", "float32"), ("bptt", "float64")]
-    + [("gle", precision) for precision in ("float32", "fixed16", "loihi8")],
+    + [("gle", precision) for precision in ("float32", "float64", "fixed16", "loihi8")],
 )  # fmt: skip
 def test_persistent_bytes_equal_allocated(rule, precision):
-    optimizer = "adam" if precision.startswith("float") and rule != "gle" else "sgd"
-    params = {"layers": 2} if rule == "gle" else {"optimizer": optimizer}
+    optimizer = "adam" if precision.startswith("float") else "sgd"
+    params = {"optimizer": optimizer, **({"layers": 2} if rule == "gle" else {})}
     spec = NetworkSpec(rule, n_inputs=4, n_outputs=2, n_hidden=7, decorrelate=rule != "gle",
                        precision=precision, params=params)  # fmt: skip
     result = profile(spec)
