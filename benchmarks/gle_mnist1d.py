@@ -8,6 +8,13 @@ docs/mnist1d.md and docs/mnist1d.png.
 
     python benchmarks/gle_mnist1d.py                 # float64, float32, fixed16; 3 seeds, 10 epochs
     python benchmarks/gle_mnist1d.py --quick         # 1000 samples, 3 epochs
+    python benchmarks/gle_mnist1d.py --adam --epochs 20 --seeds 2   # docs/mnist1d_adam.md
+
+``--adam`` runs seed 003's network and data instead (ADAM_CONFIG: 6 x 53
+with lagged units and a linear first layer, uniform initial weights, 360
+points a sample, the label at every step, neurons carried over between
+samples), learning with timelocal's Adam one Euler step at a time (float64,
+host), and writes docs/mnist1d_adam.md.
 
 The Lava simulator learns the first LAVA_SAMPLES training samples in fixed16
 beside the host (an epoch would take it over five minutes).
@@ -83,6 +90,19 @@ PARAMS = {"layers": 3, "lag_fraction": 0.5, "lag_tau": 2.0, "learning_rate": 0.0
 CONFIGS = [{"name": f"GLE {precision}, 3 x 100", "hidden": 100, "precision": precision,
             "params": PARAMS} for precision in ("float64", "float32", "fixed16")]  # fmt: skip
 
+# Seed 003's MNIST-1D network (as diagnostics/gle_mnist1d_batched.py reads it
+# from the authors' code) within the spec's bounds: 36 of each layer's 53
+# units lagged with tau_r = tau_min = 2 dt (the reference: tau_r = dt, below
+# the Euler bound) and tau_m = tau (the reference: half of them tau / 2).
+# Adam one step per Euler step: beta2 = 0.99999 averages over ~280 samples
+# (0.999 over ~3 collapses to one class; the diagnostic's docstring).
+ADAM_CONFIG = {"name": "GLE float64, 6 x 53, Adam", "hidden": 53, "precision": "float64",
+               "stream": "points=360&hold=1&label=1&reset=0",
+               "params": {"layers": 6, "linear": 1, "init": "uniform", "dt": 0.2,
+                          "tau_m": 1.2, "tau_r": 1.2, "tau_min": 0.4, "lag_fraction": 36 / 53,
+                          "lag_tau": 1.2, "tau_learning_rate": 0.0, "optimizer": "adam",
+                          "learning_rate": 1e-5, "adam_beta2": 0.99999}}  # fmt: skip
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -90,16 +110,26 @@ def main() -> None:
     parser.add_argument("--hold", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3, help="network seeds 0 .. N-1")
     parser.add_argument("--no-lava", action="store_true", help="skip the Lava run")
+    parser.add_argument(
+        "--adam",
+        action="store_true",
+        help="seed 003's network and data with Adam (docs/mnist1d_adam.md)",
+    )
     common.add_output_options(parser, "1000 training samples, 3 epochs")
     args = parser.parse_args()
     args.out = common.output_dir(args)
     train = 1000 if args.quick else 0
     if args.quick:
         args.epochs = min(args.epochs, 3)
+    configs = [ADAM_CONFIG] if args.adam else CONFIGS
     jobs = []
     for seed in range(1 if args.quick else args.seeds):
-        for config in CONFIGS:
+        for config in configs:
             jobs.append((config, seed, args.epochs, stream_url(config, args.hold, train)))
+    if args.adam:  # float on the host only: Lava refuses GLE with Adam
+        with multiprocessing.Pool(min(2, len(jobs))) as pool:
+            write_adam_report(list(pool.imap(run, jobs)), args)
+        return
     if not args.no_lava:
         common.load_lava()
     with multiprocessing.Pool(2) as pool:
@@ -117,17 +147,80 @@ def main() -> None:
 def stream_url(config: dict, hold: int, train: int) -> str:
     """Float learns the cross-entropy; fixed point the squared error (no softmax)."""
     loss = "mse" if config["precision"].startswith("fixed") else "xent"
-    return f"synth:mnist1d?hold={hold}&train={train}&loss={loss}"
+    options = config.get("stream", f"hold={hold}")
+    return f"synth:mnist1d?{options}&train={train}&loss={loss}"
 
 
 def _cell(values: list) -> str:
     return f"{np.mean(values):.1%} [{min(values):.1%}, {max(values):.1%}]"
 
 
-def write_report(results: list, args, twin: dict | None = None) -> None:
+def _table(groups: dict) -> list:
+    lines = ["| network | parameters (W, b) | best test accuracy | last | epochs | time per run |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for name, runs in groups.items():
+        c = runs[0]["config"]
+        best = [max(r["curve"]) for r in runs]
+        last = [r["curve"][-1] for r in runs]
+        settings = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                             for k, v in c["params"].items())  # fmt: skip
+        lines.append(f"| {name} ({settings}) "
+                     f"| {runs[0]['params']:,} | {_cell(best)} | {_cell(last)} | "
+                     f"{len(runs[0]['curve'])} | {np.mean([r['seconds'] for r in runs]):.0f} s |")  # fmt: skip
+    return lines
+
+
+def _groups(results: list) -> dict:
     groups = {}
     for r in sorted(results, key=lambda r: r["seed"]):
         groups.setdefault(r["config"]["name"], []).append(r)
+    return groups
+
+
+def write_adam_report(results: list, args) -> None:
+    """docs/mnist1d_adam.md: seed 003's set-up learned with Adam."""
+    groups = _groups(results)
+    seeds = sorted({r["seed"] for r in results})
+    best = max(max(r["curve"]) for r in results)
+    curves = "; ".join(f"seed {r['seed']}: " + " ".join(f"{a:.1%}" for a in r["curve"])
+                       for r in sorted(results, key=lambda r: r["seed"]))  # fmt: skip
+    lines = [
+        "# MNIST-1D, GLE online with Adam",
+        "",
+        common.provenance(),
+        "",
+        "Seed 003's set-up, one sample at a time: standard MNIST-1D (seed 42; "
+        + ("the first 1000 training samples only (--quick)" if args.quick
+           else "4000 train, 1000 test")
+        + ") generated at 360 points a sample, one point per Euler step (dt = 0.2); the "
+        "one-hot label is the target at every step; the neurons carry over from one "
+        "sample to the next (one reset, at the start of each pass); the training samples "
+        "come in the same order every epoch. The network: 6 hidden layers of 53, the first "
+        "linear, 36 units of each lagged (tau_r = 0.4, tau_m = 1.2), the rest tau_m = tau_r = "
+        "1.2, fixed time constants, weights and biases uniform in +-1/sqrt(fan-in). Every "
+        "Euler step is one Adam step (`-p optimizer=adam`) of every weight and bias from "
+        "g = -dt e r^T. A test sample is correct when its outputs, averaged over its steps, "
+        "peak at its label.",
+        "",
+        f"Network seeds {', '.join(str(seed) for seed in seeds)}; accuracies are the mean over "
+        "seeds with [min, max].",
+        "",
+        *_table(groups),
+        "",
+        f"Test accuracy by epoch: {curves}.",
+        "",
+        f"The issue's target is 90 %: the best epoch here, {best:.1%}, falls short by "
+        f"{(0.9 - best) * 100:.1f} points. Seed 003 (Table 1) reaches 91.3 % with this "
+        "15k-parameter network in batches of 100 (Adam, up to 150 epochs); "
+        "diagnostics/gle_mnist1d_batched.py measured 88.8 % with that recipe on timelocal's "
+        "kernels, and docs/mnist1d.md has the plain-SGD runs (below 20 %).",
+        "",
+    ]  # fmt: skip
+    (args.out / "mnist1d_adam.md").write_text("\n".join(lines))
+
+
+def write_report(results: list, args, twin: dict | None = None) -> None:
+    groups = _groups(results)
     seeds = sorted({r["seed"] for r in results})
     lines = [
         "# MNIST-1D, GLE online",
@@ -147,16 +240,8 @@ def write_report(results: list, args, twin: dict | None = None) -> None:
         f"Network seeds {', '.join(str(seed) for seed in seeds)} (the data are the standard "
         "set); accuracies are the mean over seeds with [min, max].",
         "",
-        "| network | parameters (W, b) | best test accuracy | last | epochs | time per run |",
-        "|---|---|---|---|---|---|",
+        *_table(groups),
     ]
-    for name, runs in groups.items():
-        c = runs[0]["config"]
-        best = [max(r["curve"]) for r in runs]
-        last = [r["curve"][-1] for r in runs]
-        lines.append(f"| {name} ({', '.join(f'{k}={v}' for k, v in c['params'].items())}) "
-                     f"| {runs[0]['params']:,} | {_cell(best)} | {_cell(last)} | "
-                     f"{len(runs[0]['curve'])} | {np.mean([r['seconds'] for r in runs]):.0f} s |")  # fmt: skip
     best = max(max(r["curve"]) for r in results)
     lines += ["", "Seed 003 (Table 1): GLE 93.9 % with 42k parameters, 91.3 % with 15k; "
               "an MLP that sees the whole sample at once 64.4 %. The issue's target is "

@@ -36,6 +36,7 @@ RULE_CODES = {
 }
 LOSSES = {"mse": codes.LOSS_MSE, "xent": codes.LOSS_XENT}
 OPTIMIZERS = {"sgd": codes.OPT_SGD, "adam": codes.OPT_ADAM}
+GLE_INITS = ("normal", "uniform")
 PRECISIONS = tuple(PRESETS)
 PERTURBATION_RULES = ("np", "anp", "wp")
 RECURRENT_RULES = ("np", "anp", "wp", "bptt")  # one recurrent hidden layer (A, R, B)
@@ -163,6 +164,11 @@ HYPER_PARAMETERS = (
     HyperParameter("lag_fraction", float, 0.0,
                    "GLE: share of each hidden layer's neurons started as low-pass (memory) "
                    "units, tau_r = tau_min and tau_m = lag_tau", rules=("gle",), minimum=0.0),
+    HyperParameter("init", str, "normal",
+                   "GLE: initial weights, normal (W_l ~ N(0, scale^2 / fan-in), zero biases) "
+                   "or uniform (W_l and b_l ~ U(+-scale / sqrt(fan-in)), PyTorch's default "
+                   "for a linear layer at scale 1; seed 003's MNIST-1D network)",
+                   rules=("gle",)),
     HyperParameter("lag_tau", float, 1.0, "GLE: tau_m of the low-pass units (lag_fraction)",
                    rules=("gle",), minimum=0.0),
     HyperParameter("tau_min", float, 0.2, "GLE: lower clip of the learned time constants "
@@ -314,6 +320,9 @@ class NetworkSpec:
             if not low <= self.hyper(name) <= high:
                 raise SpecError(f"GLE: {name} = {self.hyper(name)} lies outside "
                                 f"[tau_min, tau_max] = [{low}, {high}]")  # fmt: skip
+        if self.hyper("init") not in GLE_INITS:
+            raise SpecError(f"GLE: unknown init {self.hyper('init')!r}; choose one of "
+                            f"{', '.join(GLE_INITS)}")  # fmt: skip
         if self.hyper("lag_fraction") > 1:
             raise SpecError("GLE: lag_fraction is a share of the neurons, between 0 and 1")
         if self.hyper("linear") > 1:

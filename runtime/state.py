@@ -219,7 +219,8 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
 def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """GLE: W_l ~ N(0, scale^2 / fan-in) (input_scale for hidden layers,
     output_scale for the output; a recurrent layer's fan-in counts its own
-    rates), zero biases; time constants tau_m, tau_r, but
+    rates), zero biases; or with init=uniform W_l and b_l uniform in
+    +-scale / sqrt(fan-in); time constants tau_m, tau_r, but
     a lag_fraction share of each hidden layer starts as low-pass units
     (tau_m = lag_tau, tau_r = tau_min)."""
     rng = np.random.default_rng(spec.seed)
@@ -228,9 +229,12 @@ def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, n
     views = weights(spec, drawn)
     for k in range(1, len(sizes)):
         scale = spec.hyper("output_scale" if k == len(sizes) - 1 else "input_scale")
-        views[f"W{k}"][:] = (
-            rng.standard_normal(views[f"W{k}"].shape) * scale / np.sqrt(fan_ins[k - 1])
-        )
+        bound = scale / np.sqrt(fan_ins[k - 1])
+        if spec.hyper("init") == "uniform":
+            for name in (f"W{k}", f"b{k}"):
+                views[name][:] = rng.uniform(-bound, bound, views[name].shape)
+        else:
+            views[f"W{k}"][:] = rng.standard_normal(views[f"W{k}"].shape) * bound
     tau_m = np.full(spec.n_neurons, spec.hyper("tau_m"))
     tau_r = np.full(spec.n_neurons, spec.hyper("tau_r"))
     lag = int(round(spec.hyper("lag_fraction") * spec.n_hidden))

@@ -36,9 +36,9 @@ STREAM_KINDS = {
     "sums of sines; the target is its output (options inputs, hidden, layers, outputs, dt; "
     "run the student with the same dt)",
     "synth:mnist1d": "MNIST-1D (built offline by the mnist1d package): one input, each of a "
-    "sample's 40 points held for hold= steps, the one-hot label as target during the last "
-    "label= share; options samples, train, test, loss=xent|mse, seed (42: the standard set); "
-    "test accuracy",
+    "sample's points= points (40) held for hold= steps, the one-hot label as target during "
+    "the last label= share; reset=0 carries the neurons over from one sample to the next; "
+    "options samples, train, test, loss=xent|mse, seed (42: the standard set); test accuracy",
     "synth:sequence-expansion": "seed 004's sequence expansion: T steps, the first T/2 random "
     "symbols out of 8, then blanks; the target at step t is the input of step t/2 (options T, "
     "train, test sequences); per-step and per-sequence accuracy",
@@ -93,8 +93,8 @@ def _parse_options(url: str, name: str, query: str) -> dict:
                 f"got {text!r}"
             ) from None
         # 0 is refused for counts and sizes, except where it means something:
-        # a seed, no delay, or "all" (an option whose default is 0).
-        zero_allowed = key in ("seed", "delay") or allowed[key] == 0
+        # a seed, no delay, no reset, or "all" (an option whose default is 0).
+        zero_allowed = key in ("seed", "delay", "reset") or allowed[key] == 0
         if value < 0 or (kind is int and value == 0 and not zero_allowed):
             raise StreamError(f"{url}: option {key} must be positive, got {text!r}")
         options[key] = value

@@ -210,11 +210,13 @@ def mnist1d_data(samples: int, seed: int, points: int = 40) -> dict:
     return make_dataset(args)
 
 
-def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float) -> tuple:
+def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float,
+                 reset_each: bool = True) -> tuple:  # fmt: skip
     """Samples back to back: each point held for ``hold`` steps; the one-hot
     label is the target during the last ``label`` share of each sample (no
     target before), and those steps are scored; each sample starts with a
-    reset. Both losses use the same one-hot targets."""
+    reset (``reset_each``; otherwise only the first). Both losses use the
+    same one-hot targets."""
     n, points = xs.shape
     period = points * hold
     inputs = np.repeat(xs, hold, axis=1).reshape(-1, 1)
@@ -222,7 +224,8 @@ def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float) -> tup
     targets = np.zeros((n, period, MNIST1D_CLASSES))
     targets[:, period - labelled :, :] = np.eye(MNIST1D_CLASSES)[ys][:, None, :]
     reset = np.zeros((n, period), bool)
-    reset[:, 0] = True
+    reset[:, 0] = reset_each
+    reset[0, 0] = True
     labelled_steps = np.zeros((n, period), bool)
     labelled_steps[:, period - labelled :] = True
     return sequence_arrays(inputs, targets.reshape(-1, MNIST1D_CLASSES),
@@ -231,19 +234,27 @@ def mnist1d_part(xs: np.ndarray, ys: np.ndarray, hold: int, label: float) -> tup
 
 def mnist1d(
     hold: int = 5, label: float = 0.25, samples: int = 5000, train: int = 0, test: int = 0,
-    epochs: int = 1, loss: str = "xent", seed: int = 42,
+    epochs: int = 1, loss: str = "xent", seed: int = 42, points: int = 40, reset: int = 1,
 ) -> ArrayStream:  # fmt: skip
-    """MNIST-1D as a stream of one input: each sample's 40 points one after
+    """MNIST-1D as a stream of one input: each sample's ``points`` points
+    (the generator's length; 40 is the standard, seed 003 uses 360) one after
     the other, each held for ``hold`` Euler steps, the label (one-hot, 10
     classes) as the target during the last ``label`` share of the sample.
-    ``train``/``test``: use only the first so many samples of each part (0:
-    all; the standard set has 4000 and 1000). Accuracy is measured on the
-    labelled steps of the test part."""
+    ``reset``: 1 starts every sample from rest, 0 only the first (the
+    neurons carry over, as in seed 003's training). ``train``/``test``: use
+    only the first so many samples of each part (0: all; the standard set has
+    4000 and 1000). Accuracy is measured on the labelled steps of the test
+    part."""
     if loss not in ("xent", "mse"):
         raise StreamError(f"synth:mnist1d: loss must be xent or mse, got {loss!r}")
     if not 0 < label <= 1:
         raise StreamError(f"synth:mnist1d: label is a share of each sample, in (0, 1], got {label}")
-    data = mnist1d_data(samples, seed)
+    if reset not in (0, 1):
+        raise StreamError(f"synth:mnist1d: reset is 1 (every sample from rest) or 0 (only the "
+                          f"first), got {reset}")  # fmt: skip
+    if points < 2:
+        raise StreamError(f"synth:mnist1d: points must be at least 2, got {points}")
+    data = mnist1d_data(samples, seed, points)
     x_train, y_train = data["x"][: train or None], data["y"][: train or None]
     x_test, y_test = data["x_test"][: test or None], data["y_test"][: test or None]
     period = x_train.shape[1] * hold
@@ -255,8 +266,8 @@ def mnist1d(
         train_length=len(y_train) * period,
         epochs=epochs,
         test_length=len(y_test) * period,
-        train=mnist1d_part(x_train, y_train, hold, label),
-        test=mnist1d_part(x_test, y_test, hold, label),
+        train=mnist1d_part(x_train, y_train, hold, label, bool(reset)),
+        test=mnist1d_part(x_test, y_test, hold, label, bool(reset)),
         info={
             "baseline_accuracy": 1.0 / MNIST1D_CLASSES,
             "sample_steps": period,

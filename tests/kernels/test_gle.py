@@ -105,6 +105,20 @@ def test_adam_steps_match_reference(loss, recurrent):
     assert np.abs(sgd.state["params"] - start).max() < 0.1 * moved.max()
 
 
+def test_uniform_init_draws_weights_and_biases_within_the_fan_in_bound():
+    net = gle_network(3, 40, 2, layers=2, init="uniform", output_scale=0.5)
+    views = weights(net.spec, net.state["params"])
+    for k, (fan_in, scale) in enumerate(((3, 1.0), (40, 1.0), (40, 0.5)), start=1):
+        bound = scale / np.sqrt(fan_in)
+        for name in (f"W{k}", f"b{k}"):
+            values = views[name]
+            assert np.abs(values).max() <= bound and np.abs(values).max() > 0.8 * bound, name
+    normal = weights(net.spec, gle_network(3, 40, 2, layers=2).state["params"])
+    assert not normal["b1"].any() and np.abs(normal["W2"]).max() > 1 / np.sqrt(40)
+    with pytest.raises(SpecError, match="unknown init 'zeros'"):
+        gle_network(init="zeros")
+
+
 def test_adam_is_float_and_host_only():
     with pytest.raises(SpecError, match="plain SGD"):
         NetworkSpec("gle", 1, 1, precision="fixed16", params={"optimizer": "adam"})

@@ -103,6 +103,25 @@ def test_mnist1d_holds_each_point_and_labels_the_last_part():
         open_stream("synth:mnist1d?loss=hinge")
 
 
+def test_mnist1d_points_and_carrying_the_neurons_over():
+    """Seed 003's set-up: 360 points a sample, the label at every step, and
+    the neurons carried from one sample to the next (one reset, at the start)."""
+    stream = open_stream("synth:mnist1d?points=360&hold=1&label=1&reset=0&train=5&test=3")
+    x, y, has, reset, _ = stream.train
+    assert x.shape == (5 * 360, 1) and stream.info["sample_steps"] == 360
+    assert has.all() and reset[0] and reset.sum() == 1
+    assert stream.test[3][0] and stream.test[3].sum() == 1
+    # The same samples as the generator makes at that length.
+    from timelocal.streams.synthetic import mnist1d_data
+
+    data = mnist1d_data(5000, 42, 360)
+    np.testing.assert_array_equal(x.reshape(5, 360), data["x"][:5])
+    np.testing.assert_array_equal(y.reshape(5, 360, 10)[:, 0].argmax(axis=1), data["y"][:5])
+    for url, words in (("reset=2", "reset is 1"), ("points=1", "at least 2")):
+        with pytest.raises(StreamError, match=words):
+            open_stream(f"synth:mnist1d?{url}")
+
+
 def test_teacher_is_a_fixed_gle_network_the_student_can_match():
     stream = open_stream("synth:teacher?inputs=2&hidden=3&layers=2&outputs=2&train=500&test=100")
     assert (stream.n_inputs, stream.n_outputs) == (2, 2)
