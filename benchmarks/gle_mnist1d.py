@@ -165,7 +165,7 @@ def _table(groups: dict) -> list:
         c = runs[0]["config"]
         best = [max(r["curve"]) for r in runs]
         last = [r["curve"][-1] for r in runs]
-        settings = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        settings = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                              for k, v in c["params"].items())  # fmt: skip
         lines.append(f"| {name} ({settings}) "
                      f"| {runs[0]['params']:,} | {_cell(best)} | {_cell(last)} | "

@@ -40,7 +40,10 @@ With ``--betas 0.999 0.99999`` (about 3 and 280 samples) it learns: rate
 1e-5, epochs 1-6: 22.4, 20.6, 30.9, 34.1, 36.1, 41.3 %; over 20 epochs it
 climbs noisily (epochs 10, 15, 20: 47.1, 58.7, 60.8 %; 80 min), still
 rising when stopped (rate 3e-5: 20.6, 17.2, 21.7 % over 3 epochs). Online learning one
-sample at a time is not what stops timelocal's GLE; plain SGD is.
+sample at a time is not what stops timelocal's GLE; plain SGD is. The runtime
+now has this Adam (``-p optimizer=adam``; at batch 1 the diagnostic's Adam is
+exactly it, which a test checks): ``benchmarks/gle_mnist1d.py --adam`` runs
+the recipe through it (docs/mnist1d_adam.md).
 
 Prints the test accuracy after every epoch, and the training-set accuracy
 without learning beside it (the accuracy measured while learning flatters:

@@ -129,8 +129,9 @@ HYPER_PARAMETERS = (
     HyperParameter("adam_beta1", float, 0.9, "Adam's first-moment decay",
                    rules=RECURRENT_RULES + ("gle",), minimum=0.0),
     HyperParameter("adam_beta2", float, 0.999,
-                   "Adam's second-moment decay (GLE: every Euler step is an update, so a sample "
-                   "of 360 steps wants about 0.99999)",
+                   "Adam's second-moment decay (GLE: every Euler step is an update; at 360 steps "
+                   "a sample, adam_beta1=0.999 and adam_beta2=0.99999 average over about 3 and "
+                   "280 samples)",
                    rules=RECURRENT_RULES + ("gle",), minimum=0.0),
     HyperParameter("adam_eps", float, 1e-8, "Adam's denominator floor",
                    rules=RECURRENT_RULES + ("gle",), minimum=0.0),

@@ -73,7 +73,10 @@ def test_results_index_lists_reports_times_and_what_is_missing(bench, tmp_path):
     assert (
         "took 90 min on this machine, every benchmark of it included; failed: latency.py." in text
     )
-    assert "not run yet: `python benchmarks/tptt_long.py` (hours: not in `make bench`)" in text
+    assert ("not run yet: `python benchmarks/tptt_long.py` (an hour or more: not in "
+            "`make bench`)") in text  # fmt: skip
+    assert ("not run yet: `python benchmarks/gle_mnist1d.py --adam --epochs 20 --seeds 2` (an "
+            "hour or more") in text  # fmt: skip
     assert "not run yet: `python benchmarks/mackey_glass.py`" in text
     # the report itself follows, one heading level deeper
     assert "### Host" in text and "## Speed" in text
@@ -98,6 +101,12 @@ def test_rerunning_some_benchmarks_keeps_the_others_times(bench, tmp_path, monke
     assert not record["one_run"] and record["failed"] == []
     _, sentence = results.timing_lines(tmp_path)
     assert "adds up to 10 min, the time `make bench` needs from scratch." in sentence[0]
+    # A script with arguments runs with them, named by its report.
+    assert results.selected(["mnist1d_adam"]) == ["gle_mnist1d.py --adam --epochs 20 --seeds 2"]
+    assert results.selected(["gle_mnist1d"]) == ["gle_mnist1d.py"]
+    results.run_benchmarks(False, tmp_path, ["gle_mnist1d.py --adam --epochs 20 --seeds 2"])
+    assert Path(ran[-1][1]).name == "gle_mnist1d.py"
+    assert ran[-1][2:] == ["--adam", "--epochs", "20", "--seeds", "2"]
     with pytest.raises(SystemExit, match="no benchmark nope"):
         results.selected(["nope"])
 
