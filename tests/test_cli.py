@@ -171,9 +171,13 @@ def test_signal_finishes_the_chunk_checkpoints_and_reports(tmp_path, signum, cod
          "--checkpoint", str(path), "--json", *SMALL],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(4)
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
+    try:
+        time.sleep(4)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # a failed run must not outlive the test
+            proc.kill()
     assert proc.returncode == code, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["interrupted"] is True and summary["steps"] > 0
