@@ -401,6 +401,7 @@ spec = NetworkSpec("anp", 1, 1, n_hidden=8, precision="fixed16")
 x = np.sin(0.1 * np.arange(2001))[:, None]
 try:
     with Network(spec, target="lava") as net:
+        net.learn(x[:10], x[1:11])  # the Lava models compiled: Ctrl-C lands in a later chunk
         print("running", flush=True)
         while True:
             net.learn(x[:-1], x[1:])
@@ -416,14 +417,11 @@ def test_ctrl_c_inside_a_chunk_through_the_api_stops_the_runtime(tmp_path):
         assert proc.stdout.readline().strip() == "running"
         time.sleep(2.0)
         os.killpg(proc.pid, signal.SIGINT)
-        # The chunk in hand finishes first: on a cold cache that includes
-        # compiling the Lava models (34 s alone on 2 cores, over 60 s beside
-        # the other test worker).
-        out, err = proc.communicate(timeout=180)
+        out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:  # a failed run must not leave its runtime spinning
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
-    assert out.startswith("interrupted after") and int(out.split()[2]) % 2000 == 0
+    assert out.startswith("interrupted after") and (int(out.split()[2]) - 10) % 2000 == 0
     time.sleep(0.5)
     assert processes_in_group(proc.pid) == []
