@@ -12,6 +12,7 @@ The Lava runtime is stopped by ``close`` (also on errors: callers use
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import weakref
@@ -47,6 +48,7 @@ BROKEN = (
 
 # Steps per chunk message (the bridge's pipes are sized for this many).
 CHUNK_STEPS = 1000
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 HIDDEN_MOMENTS = ("A", "R", "b")
 READOUT_MOMENTS = ("B", "c")
@@ -364,22 +366,30 @@ class LavaTarget:
 
     # -- running ---------------------------------------------------------------
     def _start(self) -> None:
-        """Compile the graph and start Lava's processes. They are forked
-        with SIGINT and SIGTERM ignored: the host process handles those (it
-        finishes the chunk and stops the runtime)."""
+        """Compile the graph and start Lava's processes. Each is forked with
+        SIGINT and SIGTERM ignored: the host process handles those (it
+        finishes the chunk and stops the runtime). A signal that reaches the
+        host while Lava starts (seconds on a cold cache) is held and
+        delivered once the runtime is up: the CLI then stops after the first
+        chunk, the API raises KeyboardInterrupt before any step ran (the
+        network intact)."""
         if self._closed:
             raise TimelocalError("this Lava network was closed")
         main = threading.current_thread() is threading.main_thread()
-        saved = {}
+        held, saved = [], {}
         if main:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                saved[signum] = signal.signal(signum, signal.SIG_IGN)
+            for signum in HELD_SIGNALS:
+                saved[signum] = signal.signal(signum, lambda signum, _frame: held.append(signum))
+        _FORKING.lava = True
         try:
             self.bridge.create_runtime(run_cfg=self.run_config)
+            self._started = True
         finally:
+            _FORKING.lava = False
             for signum, handler in saved.items():
                 signal.signal(signum, handler)
-        self._started = True
+        if held:
+            signal.raise_signal(held[0])  # to the handler now restored
 
     def run_chunk(self, inputs, targets, has_target, reset, *, learn: bool,
                   record_rates: bool = False):  # fmt: skip
@@ -478,6 +488,26 @@ def _read(process, names) -> dict:
             raise TimelocalError(f"Lava did not return the Var {process.name}.{name}")
         out[name] = np.asarray(value).reshape(var.shape)
     return out
+
+
+class _Forking:
+    """Whether Lava is forking its processes right now (see _start)."""
+
+    lava = False
+
+
+_FORKING = _Forking()
+
+
+def _ignore_signals_in_lava_child() -> None:
+    """Runs in every forked child, first: Lava's processes ignore SIGINT and
+    SIGTERM (a Ctrl-C reaches the whole process group; the host stops them)."""
+    if _FORKING.lava:
+        for signum in HELD_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+
+
+os.register_at_fork(after_in_child=_ignore_signals_in_lava_child)
 
 
 def _stop_quietly(bridge) -> None:

@@ -359,25 +359,53 @@ def start(args, tmp_path, **kwargs):
                             text=True, start_new_session=True, cwd=tmp_path, **kwargs)  # fmt: skip
 
 
+@pytest.mark.parametrize("wait", [0.0, 1.5], ids=["while-lava-starts", "inside-a-chunk"])
 def test_ctrl_c_to_the_whole_job_stops_lava_keeps_the_checkpoint_and_leaves_no_process(
-    tmp_path,
+    tmp_path, wait
 ):
     path = tmp_path / "c.npz"
     proc = start(["run", "--rule", "anp", "--decorrelate", "--target", "lava", "--precision",
                   "fixed16", "--hidden", "8", "--stream", "synth:mackey-glass?epochs=1000",
                   "--checkpoint", str(path), "--chunk-size", "200", "--json"], tmp_path)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while len(processes_in_group(proc.pid)) < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)  # Lava's workers are up
-    time.sleep(1.5)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    out, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while len(processes_in_group(proc.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # Lava has begun to fork its workers
+        time.sleep(wait)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        out, err = proc.communicate(timeout=60)  # the run alone would take hours
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["target"] == "lava" and summary["interrupted"] is True
     assert Network.load(path).steps_trained == summary["steps"] > 0
     time.sleep(0.5)
     assert processes_in_group(proc.pid) == []
+
+
+def test_a_ctrl_c_while_lava_starts_is_held_until_the_runtime_is_up(monkeypatch):
+    # Lava forks its processes with SIGINT ignored; before the signal was
+    # held, a Ctrl-C in that window (seconds on a cold cache) was lost.
+    from timelocal.targets.lava.process import StreamBridge
+
+    create_runtime = StreamBridge.create_runtime
+
+    def interrupted_while_starting(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        create_runtime(self, *args, **kwargs)
+
+    monkeypatch.setattr(StreamBridge, "create_runtime", interrupted_while_starting)
+    spec = NetworkSpec("anp", 1, 1, n_hidden=4, precision="fixed16")
+    inputs, targets = sample_data(20, 1, 1)
+    with Network(spec, target="lava") as net:
+        with pytest.raises(KeyboardInterrupt):
+            net.learn(inputs[:10], targets[:10])
+        assert net.steps_trained == 0
+        net.learn(inputs[:10], targets[:10])  # the runtime is up and intact
+        assert net.steps_trained == 10
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_stream_error_during_a_lava_run_stops_the_runtime(tmp_path):
