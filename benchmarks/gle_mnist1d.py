@@ -9,12 +9,15 @@ docs/mnist1d.md and docs/mnist1d.png.
     python benchmarks/gle_mnist1d.py                 # float64, float32, fixed16; 3 seeds, 10 epochs
     python benchmarks/gle_mnist1d.py --quick         # 1000 samples, 3 epochs
     python benchmarks/gle_mnist1d.py --adam --epochs 20 --seeds 2   # docs/mnist1d_adam.md
+    python benchmarks/gle_mnist1d.py --adam --epochs 40 --seeds 1 --decay-after 6 --decay-every 4
 
 ``--adam`` runs seed 003's network and data instead (ADAM_CONFIG: 6 x 53
 with lagged units and a linear first layer, uniform initial weights, 360
 points a sample, the label at every step, neurons carried over between
 samples), learning with timelocal's Adam one Euler step at a time (float64,
-host), and writes docs/mnist1d_adam.md.
+host), and writes docs/mnist1d_adam.md; with ``--decay-every`` the learning
+rate steps down on a schedule counted in epochs (the spec's decay_after and
+decay_every in learning steps), and the report is docs/mnist1d_adam_decay.md.
 
 The Lava simulator learns the first LAVA_SAMPLES training samples in fixed16
 beside the host (an epoch would take it over five minutes).
@@ -56,10 +59,18 @@ def sample_accuracy(outputs: np.ndarray, part: tuple, period: int) -> float:
 
 
 def setup(config: dict, seed: int, stream_url: str):
+    """The stream and the network spec. ``config["decay"]``, (after, every,
+    factor) in epochs, becomes the learning steps of decay_after and
+    decay_every: the rate steps down by factor after epoch after + every,
+    and every ``every`` epochs from there."""
     stream = open_stream(stream_url)
+    params = dict(config["params"])
+    if config.get("decay"):
+        after, every, factor = config["decay"]
+        steps = len(stream.train[0])  # learning steps of one epoch
+        params.update(decay_after=after * steps, decay_every=every * steps, decay_factor=factor)
     spec = NetworkSpec("gle", 1, 10, n_hidden=config["hidden"], loss=stream.loss,
-                       precision=config["precision"], seed=seed,
-                       params=config["params"])  # fmt: skip
+                       precision=config["precision"], seed=seed, params=params)  # fmt: skip
     return stream, spec
 
 
@@ -118,13 +129,24 @@ def main() -> None:
         action="store_true",
         help="seed 003's network and data with Adam (docs/mnist1d_adam.md)",
     )
+    parser.add_argument("--decay-every", type=int, default=0, metavar="EPOCHS",
+                        help="with --adam: multiply the learning rate by --decay-factor every "
+                        "EPOCHS epochs after --decay-after (0: a constant rate)")  # fmt: skip
+    parser.add_argument("--decay-after", type=int, default=0, metavar="EPOCHS",
+                        help="epochs before --decay-every starts counting (the first step-down "
+                        "comes after --decay-after + --decay-every epochs)")  # fmt: skip
+    parser.add_argument("--decay-factor", type=float, default=0.5)
     common.add_output_options(parser, "1000 training samples, 3 epochs")
     args = parser.parse_args()
+    if args.decay_every < 0 or args.decay_after < 0 or not 0 < args.decay_factor <= 1:
+        parser.error("--decay-every and --decay-after are >= 0 and --decay-factor is in (0, 1]")
+    if args.decay_every and not args.adam:
+        parser.error("--decay-every applies to the --adam runs")
     args.out = common.output_dir(args)
     train = 1000 if args.quick else 0
     if args.quick:
         args.epochs = min(args.epochs, 3)
-    configs = [ADAM_CONFIG] if args.adam else CONFIGS
+    configs = [decayed(ADAM_CONFIG, args)] if args.adam else CONFIGS
     jobs = []
     for seed in range(1 if args.quick else args.seeds):
         for config in configs:
@@ -145,6 +167,16 @@ def main() -> None:
         twin = common.lava_twin(spec, x, np.where(has[:, None], y, np.nan), reset)
         twin["samples"] = LAVA_SAMPLES
     write_report(results, args, twin)
+
+
+def decayed(config: dict, args) -> dict:
+    """``config`` with the learning-rate schedule of --decay-* (epochs)."""
+    if not args.decay_every:
+        return config
+    schedule = (args.decay_after, args.decay_every, args.decay_factor)
+    return {**config, "decay": schedule,
+            "name": config["name"] + ", rate x {2:g} every {1} epochs from epoch {3}".format(
+                *schedule, schedule[0] + schedule[1])}  # fmt: skip
 
 
 def stream_url(config: dict, hold: int, train: int) -> str:
@@ -181,14 +213,16 @@ def _groups(results: list) -> dict:
 
 
 def write_adam_report(results: list, args) -> None:
-    """docs/mnist1d_adam.md: seed 003's set-up learned with Adam."""
+    """docs/mnist1d_adam.md: seed 003's set-up learned with Adam
+    (docs/mnist1d_adam_decay.md with a learning-rate schedule)."""
     groups = _groups(results)
+    decay = results[0]["config"].get("decay")
     seeds = sorted({r["seed"] for r in results})
     best = max(max(r["curve"]) for r in results)
     curves = "; ".join(f"seed {r['seed']}: " + " ".join(f"{a:.1%}" for a in r["curve"])
                        for r in sorted(results, key=lambda r: r["seed"]))  # fmt: skip
     lines = [
-        "# MNIST-1D, GLE online with Adam",
+        "# MNIST-1D, GLE online with Adam" + (", a stepped-down learning rate" if decay else ""),
         "",
         common.provenance(),
         "",
@@ -202,7 +236,11 @@ def write_adam_report(results: list, args) -> None:
         "linear, 36 units of each lagged (tau_r = 0.4, tau_m = 1.2), the rest tau_m = tau_r = "
         "1.2, fixed time constants, weights and biases uniform in +-1/sqrt(fan-in). Every "
         "Euler step is one Adam step (`-p optimizer=adam`) of every weight and bias from "
-        "g = -dt e r^T. A test sample is correct when its outputs, averaged over its steps, "
+        "g = -dt e r^T"
+        + (f" at learning_rate 1e-5, multiplied by {decay[2]:g} after epoch "
+           f"{decay[0] + decay[1]} and again every {decay[1]} epochs from there "
+           "(`-p decay_after`, `-p decay_every`: the epochs' learning steps)" if decay else "")
+        + ". A test sample is correct when its outputs, averaged over its steps, "
         "peak at its label.",
         "",
         f"Network seeds {', '.join(str(seed) for seed in seeds)}; accuracies are the mean over "
@@ -219,7 +257,8 @@ def write_adam_report(results: list, args) -> None:
         "kernels, and docs/mnist1d.md has the plain-SGD runs (below 20 %).",
         "",
     ]  # fmt: skip
-    (args.out / "mnist1d_adam.md").write_text("\n".join(lines))
+    name = "mnist1d_adam_decay.md" if decay else "mnist1d_adam.md"
+    (args.out / name).write_text("\n".join(lines))
 
 
 def write_report(results: list, args, twin: dict | None = None) -> None:

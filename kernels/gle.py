@@ -64,7 +64,7 @@ from timelocal.kernels.numeric import (
     sub,
     synapse,
 )
-from timelocal.kernels.optim import apply_update
+from timelocal.kernels.optim import apply_update, rate_decay
 from timelocal.kernels.perturbation import bias_update, matrix_update
 
 # Rows of GLE's work array (scratch, width max(neurons, inputs)).
@@ -195,15 +195,20 @@ def layer_learn(num, hp, W, b, w_frac, b_frac, presyn, errors, s, du, tau_m, tau
     g = -dt e presyn^T (-dt e for b) written into ``grads``; ``moment1``,
     ``moment2`` and ``grads`` are the layer's W then b, flat. Every learning
     step is an update (Adam's t: the update counter plus one); the time
-    constants keep their own rule."""
+    constants keep their own rule. The learning rate (SGD's and Adam's) is
+    stepped down by ``decay_factor`` every ``decay_every`` learning steps
+    after ``decay_after`` (``rate_decay`` of the learning step ``step``);
+    tau_learning_rate stays."""
     a_frac = state_frac(num)
     g_frac = signal_frac(num)
     e_frac = error_frac(num)
     adam = moment1.shape[0] > 0
     if hp.learning_rate != 0.0:
+        # The rate of this learning step (decay_every: stepped down).
+        rate = hp.learning_rate * rate_decay(hp, step)
         # SGD: the signal eta dt e, added to the weights; Adam: -dt e, the
         # gradient estimate's factor (Adam's step size is the learning rate).
-        gain = -hp.dt if adam else hp.learning_rate * hp.dt
+        gain = -hp.dt if adam else rate * hp.dt
         mantissa, shift_of_factor = multiplier(num, gain)
         for i in range(W.shape[0]):
             signal[i] = store_signal(
@@ -220,10 +225,10 @@ def layer_learn(num, hp, W, b, w_frac, b_frac, presyn, errors, s, du, tau_m, tau
         if adam:
             update_count = counters[C_UPDATES] + 1
             apply_update(num, W.reshape(size), grads[:size], moment1[:size], moment2[:size],
-                         update_count, hp.optimizer, hp.learning_rate, hp.adam_beta1,
-                         hp.adam_beta2, hp.adam_eps)  # fmt: skip
+                         update_count, hp.optimizer, rate, hp.adam_beta1, hp.adam_beta2,
+                         hp.adam_eps)  # fmt: skip
             apply_update(num, b, into_b, moment1[size:], moment2[size:], update_count,
-                         hp.optimizer, hp.learning_rate, hp.adam_beta1, hp.adam_beta2,
+                         hp.optimizer, rate, hp.adam_beta1, hp.adam_beta2,
                          hp.adam_eps)  # fmt: skip
     if hp.tau_learning_rate != 0.0:
         mantissa, shift_of_factor = multiplier(num, hp.tau_learning_rate)

@@ -12,6 +12,17 @@ from timelocal.kernels.numeric import add, divide, fixed_type, mul, read, root, 
 
 
 @njit(cache=True)
+def rate_decay(hp, step):
+    """The factor on the learning rates at learning step ``step`` (0-based):
+    1 for the first ``decay_after`` + ``decay_every`` steps, then times
+    ``decay_factor`` every ``decay_every`` steps (the first step-down at
+    ``decay_after + decay_every``); 1 without decay (decay_every = 0)."""
+    if hp.decay_every <= 0 or step < hp.decay_after:
+        return 1.0
+    return hp.decay_factor ** ((step - hp.decay_after) // hp.decay_every)
+
+
+@njit(cache=True)
 def apply_update(
     num, params, grads, moment1, moment2, update_count, optimizer, learning_rate, beta1, beta2,
     eps,

@@ -66,7 +66,7 @@ from timelocal.kernels.numeric import (
     synapse,
     zero,
 )
-from timelocal.kernels.optim import average_weights
+from timelocal.kernels.optim import average_weights, rate_decay
 from timelocal.kernels.perturbation import bias_update, matrix_update
 from timelocal.kernels.rng import INVERSE_NOISE
 
@@ -262,15 +262,6 @@ def load_previous(window_start, window_hidden, window_reset, position, j, out):
 
 
 @njit(cache=True)
-def rate_decay(hp, counters):
-    """The factor on learning_rate and readout_rate at this learning step:
-    decay_factor ** (learning steps so far // decay_every), 1 without decay."""
-    if hp.decay_every <= 0:
-        return 1.0
-    return hp.decay_factor ** (counters[C_STEP] // hp.decay_every)
-
-
-@njit(cache=True)
 def learning_signal(num, rate, values, values_frac, counters, signal):
     """signal = -rate * values, in the signals format."""
     mantissa, shift_of_factor = multiplier(num, -rate)
@@ -288,9 +279,8 @@ def readout_learn(num, hp, W_hy, b_y, w_frac, b_frac, grad, hidden, seed, step, 
     """W_hy, b_y descend the step loss E_t: dW_hy = -eta_y g h^T."""
     a_frac = state_frac(num)
     g_frac = signal_frac(num)
-    learning_signal(
-        num, hp.readout_rate * rate_decay(hp, counters), grad, error_frac(num), counters, signal
-    )
+    rate = hp.readout_rate * rate_decay(hp, counters[C_STEP])
+    learning_signal(num, rate, grad, error_frac(num), counters, signal)
     matrix_update(num, W_hy, True, signal, hidden, g_frac + a_frac - w_frac, seed, step,
                   key_offset, counters)  # fmt: skip
     bias_update(num, b_y, True, signal, g_frac - b_frac, seed, step,
@@ -362,7 +352,7 @@ def tptt_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_in
     delta = work[T_BACK, :n]
     signal = work[T_SIGNAL, :n]
     n_params = tp_offsets(W_xh.shape[1], n, 0, True)[7]
-    rate = hp.learning_rate * rate_decay(hp, counters)
+    rate = hp.learning_rate * rate_decay(hp, counters[C_STEP])
     for j in range(learning_entries(hp, position, window_inputs.shape[0])):
         slot = window_slot(position, j, size)
         load_previous(window_start, window_hidden, window_reset, position, j, prev)
@@ -409,7 +399,7 @@ def inverse_learn(num, hp, W_xh, W_h, b_h, V_h, c_h, fracs, position, window_sta
     for i in range(n):
         gap = sub(num, rebuilt[i], noisy[i])
         delta[i] = store_error(num, mul(num, gap, prime[i], 2 * a_frac - e_frac), counters)
-    rate = hp.inverse_rate * (rate_decay(hp, counters) if hp.decay_inverse else 1.0)
+    rate = hp.inverse_rate * (rate_decay(hp, counters[C_STEP]) if hp.decay_inverse else 1.0)
     learning_signal(num, rate, delta, e_frac, counters, signal)
     matrix_update(num, V_h, True, signal, forward, g_frac + a_frac - fracs[FRAC_VH], seed, step,
                   key_offset, counters)  # fmt: skip
@@ -517,7 +507,7 @@ def lra_learn(num, hp, W_xh, W_h, b_h, fracs, position, window_start, window_inp
     second = work[T_SIGNAL_B, :n]
     n_params = tp_offsets(W_xh.shape[1], n, 0, False)[7]
     regularized = hp.regularize != 0.0
-    rate = hp.learning_rate * rate_decay(hp, counters)
+    rate = hp.learning_rate * rate_decay(hp, counters[C_STEP])
     for j in range(learning_entries(hp, position, window_inputs.shape[0])):
         slot = window_slot(position, j, size)
         load_previous(window_start, window_hidden, window_reset, position, j, prev)

@@ -197,12 +197,17 @@ HYPER_PARAMETERS = (
                    "TPTT: learning rate of the step inverse G (V_h, c_h)", rules=("tptt",),
                    minimum=0.0),
     HyperParameter("decay_every", int, 0,
-                   "TPTT, LRA: multiply learning_rate and readout_rate by decay_factor every "
-                   "this many learning steps (0: never; the step inverse keeps inverse_rate "
-                   "unless decay_inverse=1)", rules=TARGET_RULES, minimum=0),
+                   "TPTT, LRA, GLE: multiply learning_rate (TPTT, LRA: and readout_rate) by "
+                   "decay_factor every this many learning steps after decay_after (0: never; "
+                   "the step inverse keeps inverse_rate unless decay_inverse=1, and GLE keeps "
+                   "tau_learning_rate)", rules=(*TARGET_RULES, "gle"), minimum=0),
     HyperParameter("decay_factor", float, 0.5,
-                   "TPTT, LRA: the factor of each decay_every (in (0, 1])",
-                   rules=TARGET_RULES, minimum=0.0),
+                   "TPTT, LRA, GLE: the factor of each decay_every (in (0, 1])",
+                   rules=(*TARGET_RULES, "gle"), minimum=0.0),
+    HyperParameter("decay_after", int, 0,
+                   "TPTT, LRA, GLE: learning steps before decay_every starts counting (the "
+                   "first step-down comes at decay_after + decay_every)",
+                   rules=(*TARGET_RULES, "gle"), minimum=0),
     HyperParameter("decay_inverse", int, 0,
                    "TPTT: 1 steps inverse_rate down with learning_rate and readout_rate "
                    "(decay_every, decay_factor); 0 keeps it", rules=("tptt",), minimum=0),
@@ -244,7 +249,8 @@ KernelHyper = namedtuple(
     "rule loss optimizer seed learning_rate sigma decorrelation_rate anp_scale anp_floor "
     "adam_beta1 adam_beta2 adam_eps resync_every dt beta gamma tau_learning_rate tau_min "
     "tau_max target_step readout_rate inverse_rate inverse_warmup local_loss norm_clip "
-    "regularize linear update_oldest decay_every decay_factor decay_inverse average",
+    "regularize linear update_oldest decay_every decay_factor decay_after decay_inverse "
+    "average",
 )
 
 
@@ -307,6 +313,7 @@ class NetworkSpec:
         return parse_precision(self.precision)
 
     def _check_gle(self) -> None:
+        self._check_decay("GLE")
         if self.decorrelate:
             raise SpecError("GLE has no decorrelation; drop --decorrelate")
         dt, low, high = self.hyper("dt"), self.hyper("tau_min"), self.hyper("tau_max")
@@ -356,13 +363,16 @@ class NetworkSpec:
         if self.hyper("update") not in UPDATES:
             raise SpecError(f"unknown update {self.hyper('update')!r}; choose one of "
                             f"{', '.join(UPDATES)}")  # fmt: skip
-        if not 0 < self.hyper("decay_factor") <= 1:
-            raise SpecError(f"{name}: decay_factor must be in (0, 1], got "
-                            f"{self.hyper('decay_factor')}")  # fmt: skip
+        self._check_decay(name)
         if self.hyper("linear") > 1:
             raise SpecError(f"{name}: linear is 0 (tanh) or 1 (identity)")
         if self.rule == "tptt" and self.hyper("decay_inverse") > 1:
             raise SpecError(f"{name}: decay_inverse is 0 (inverse_rate stays) or 1 (it decays)")
+
+    def _check_decay(self, name: str) -> None:
+        if not 0 < self.hyper("decay_factor") <= 1:
+            raise SpecError(f"{name}: decay_factor must be in (0, 1], got "
+                            f"{self.hyper('decay_factor')}")  # fmt: skip
 
     def _check_fixed(self) -> None:
         name = self.precision
@@ -488,6 +498,7 @@ class NetworkSpec:
         values["inverse_warmup"] = int(self._float_or_zero("inverse_warmup"))
         values["decay_every"] = int(self._float_or_zero("decay_every"))
         values["decay_factor"] = self._float_or_zero("decay_factor") or 1.0
+        values["decay_after"] = int(self._float_or_zero("decay_after"))
         values["linear"] = int(self._float_or_zero("linear"))
         values["decay_inverse"] = int(self._float_or_zero("decay_inverse"))
         values["average"] = int(self._float_or_zero("average"))

@@ -274,6 +274,15 @@ def one_step_gradient(net: ReferenceNetwork, u, target):
                            np.outer(d_beta, xs).ravel(), d_alpha, d_beta])  # fmt: skip
 
 
+def decay_scale(every, factor, after, step):
+    """The learning rates' factor at learning step ``step`` (0-based): 1 for
+    the first ``after`` steps, then ``factor`` once more every ``every``
+    steps counted from there (every = 0: 1)."""
+    if every == 0 or step < after:
+        return 1.0
+    return factor ** ((step - after) // every)
+
+
 class ReferenceGLE:
     """GLE (ALGORITHMS.md §2) in plain NumPy float64, in the paper's form
     (du/dt, dv/dt), synchronous schedule: every layer reads its neighbours'
@@ -281,8 +290,10 @@ class ReferenceGLE:
 
     def __init__(self, sizes, Ws, bs, tau_m, tau_r, *, dt, beta, gamma=0.0, eta=0.0,
                  eta_tau=0.0, tau_min=0.0, tau_max=np.inf, xent=False,
-                 recurrent=False, linear_first=False, adam=None):  # fmt: skip
+                 recurrent=False, linear_first=False, adam=None, decay=(0, 1.0, 0)):  # fmt: skip
         self.sizes = list(sizes)
+        # decay = (every, factor, after): eta steps down (decay_scale).
+        self.decay = decay
         # adam = (beta1, beta2, eps): the weights and biases take textbook
         # Adam steps of size eta from g = -dt e pre^T (-dt e), one per step.
         self.adam, self.updates = adam, 0
@@ -343,14 +354,15 @@ class ReferenceGLE:
         e_new.append(e_out)
         s_new.append(e_out)
         if learn:
+            eta = self.eta * decay_scale(*self.decay, self.updates)
             self.updates += 1
             for k in range(L):
                 if self.adam is None:
-                    self.W[k] += self.eta * self.dt * np.outer(e_new[k], pre[k])
-                    self.b[k] += self.eta * self.dt * e_new[k]
+                    self.W[k] += eta * self.dt * np.outer(e_new[k], pre[k])
+                    self.b[k] += eta * self.dt * e_new[k]
                 else:
-                    self.W[k] -= self._adam_step(k, -self.dt * np.outer(e_new[k], pre[k]))
-                    self.b[k] -= self._adam_step(L + k, -self.dt * e_new[k])
+                    self.W[k] -= self._adam_step(k, -self.dt * np.outer(e_new[k], pre[k]), eta)
+                    self.b[k] -= self._adam_step(L + k, -self.dt * e_new[k], eta)
                 du = self.dt * udot[k]
                 self.tau_m[k] = np.clip(self.tau_m[k] - self.eta_tau * e_new[k] * du,
                                         self.tau_min, self.tau_max)  # fmt: skip
@@ -359,14 +371,14 @@ class ReferenceGLE:
         self.r, self.slope, self.e = r_new, slope_new, e_new
         return y, loss
 
-    def _adam_step(self, index, grad):
+    def _adam_step(self, index, grad, eta):
         b1, b2, eps = self.adam
         m1, m2 = self.moments
         m1[index] = b1 * m1[index] + (1 - b1) * grad
         m2[index] = b2 * m2[index] + (1 - b2) * grad * grad
         mhat = m1[index] / (1 - b1**self.updates)
         vhat = m2[index] / (1 - b2**self.updates)
-        return self.eta * mhat / (np.sqrt(vhat) + eps)
+        return eta * mhat / (np.sqrt(vhat) + eps)
 
 
 def backprop_errors(Ws, bs, x, target, beta):
@@ -396,7 +408,7 @@ class ReferenceTargetProp:
         hyper = spec.hyper
         self.alpha = hyper("target_step")
         self.rates = hyper("learning_rate"), hyper("readout_rate")
-        self.decay = hyper("decay_every"), hyper("decay_factor")
+        self.decay = hyper("decay_every"), hyper("decay_factor"), hyper("decay_after")
         self.linear = hyper("linear") == 1
         self.xent = spec.loss == "xent"
         self.seed = spec.seed
@@ -432,8 +444,7 @@ class ReferenceTargetProp:
     def step(self, x, target, reset=False):
         """One learning step; returns (outputs, loss or None)."""
         W = self.W
-        every, factor = self.decay  # the rates step down every `every` learning steps
-        scale = factor ** (self.step_count // every) if every else 1.0
+        scale = decay_scale(*self.decay, self.step_count)
         self.eta, self.eta_y = (rate * scale for rate in self.rates)
         if self.rule == "tptt":
             self.eta_g = self.eta_inv * (scale if self.decay_inverse else 1.0)

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -159,3 +160,21 @@ def test_long_tptt_runs_are_the_cli_runs_their_report_names(bench, monkeypatch, 
         final["whole"],
         final["loss"],
     )
+
+
+def test_mnist1d_decay_epochs_become_the_specs_learning_steps(bench):
+    """``gle_mnist1d.py --adam --decay-*``: a schedule in epochs is the
+    spec's decay_after and decay_every in learning steps (one epoch: every
+    training sample's 360 Euler steps)."""
+    import benchmarks.gle_mnist1d as mnist
+
+    args = SimpleNamespace(decay_after=6, decay_every=4, decay_factor=0.5)
+    config = mnist.decayed(mnist.ADAM_CONFIG, args)
+    stream, spec = mnist.setup(config, 0, mnist.stream_url(config, 1, 20))
+    steps = len(stream.train[0])
+    assert steps == 20 * 360
+    assert (spec.hyper("decay_after"), spec.hyper("decay_every")) == (6 * steps, 4 * steps)
+    assert spec.hyper("decay_factor") == 0.5
+    assert "x 0.5 every 4 epochs from epoch 10" in config["name"]
+    args.decay_every = 0
+    assert mnist.decayed(mnist.ADAM_CONFIG, args) is mnist.ADAM_CONFIG

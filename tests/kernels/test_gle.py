@@ -28,19 +28,25 @@ def reference_of(net: Network, **overrides) -> ReferenceGLE:
                   eta=spec.hyper("learning_rate"), eta_tau=spec.hyper("tau_learning_rate"),
                   tau_min=spec.hyper("tau_min"), tau_max=spec.hyper("tau_max"),
                   xent=spec.loss == "xent", recurrent=spec.hyper("recurrent") == 1,
-                  linear_first=spec.hyper("linear") == 1)  # fmt: skip
+                  linear_first=spec.hyper("linear") == 1,
+                  decay=(spec.hyper("decay_every"), spec.hyper("decay_factor"),
+                         spec.hyper("decay_after")))  # fmt: skip
     kwargs.update(overrides)
     return ReferenceGLE(spec.layer_sizes, [views[f"W{k}"] for k in range(1, n_layers + 1)],
                         [views[f"b{k}"] for k in range(1, n_layers + 1)], net.state["tau_m"],
                         net.state["tau_r"], **kwargs)  # fmt: skip
 
 
-@pytest.mark.parametrize("loss,gamma,linear", [("mse", 0.0, 0), ("mse", 0.3, 0), ("xent", 0.0, 0),
-                                               ("xent", 0.0, 1)])  # fmt: skip
-def test_steps_match_reference(loss, gamma, linear):
+# decay: learning_rate x 0.4 after steps 70 and 110 (decay_after 40, decay_every 30).
+DECAY = {"decay_every": 30, "decay_factor": 0.4, "decay_after": 40}
+
+
+@pytest.mark.parametrize("loss,gamma,linear,decay", [("mse", 0.0, 0, {}), ("mse", 0.3, 0, DECAY),
+                                                     ("xent", 0.0, 0, {}), ("xent", 0.0, 1, {})])  # fmt: skip
+def test_steps_match_reference(loss, gamma, linear, decay):
     net = gle_network(loss=loss, gamma=gamma, learning_rate=0.5, tau_learning_rate=0.5,
                       tau_min=0.3, tau_max=1.5, lag_fraction=0.4, lag_tau=1.4,
-                      linear=linear)  # fmt: skip
+                      linear=linear, **decay)  # fmt: skip
     rng = np.random.default_rng(0)
     net.state["tau_m"][:] = rng.uniform(0.4, 1.4, net.spec.n_neurons)
     net.state["tau_r"][:] = rng.uniform(0.4, 1.4, net.spec.n_neurons)
@@ -68,8 +74,9 @@ def test_steps_match_reference(loss, gamma, linear):
     assert np.abs(net.state["tau_m"] - start).max() > 1e-3
 
 
-@pytest.mark.parametrize("loss,recurrent", [("mse", 0), ("xent", 0), ("mse", 1)])
-def test_adam_steps_match_reference(loss, recurrent):
+@pytest.mark.parametrize("loss,recurrent,decay", [("mse", 0, {}), ("xent", 0, DECAY),
+                                                  ("mse", 1, {})])  # fmt: skip
+def test_adam_steps_match_reference(loss, recurrent, decay):
     """optimizer=adam: every Euler step, one Adam step of size eta per
     weight and bias from g = -dt e pre^T; the time constants keep their own
     rule."""
@@ -79,7 +86,7 @@ def test_adam_steps_match_reference(loss, recurrent):
         else {"tau_learning_rate": 0.5, "tau_min": 0.3, "tau_max": 1.5, "lag_fraction": 0.4}
     )
     net = gle_network(loss=loss, optimizer="adam", learning_rate=3e-3, adam_beta2=0.99,
-                      recurrent=recurrent, **tau)  # fmt: skip
+                      recurrent=recurrent, **tau, **decay)  # fmt: skip
     start = net.state["params"].copy()
     ref = reference_of(net, adam=(0.9, 0.99, 1e-8))
     inputs, targets = sample_data(200, 3, 2, loss=loss, missing_every=7)
@@ -97,6 +104,8 @@ def test_adam_steps_match_reference(loss, recurrent):
     np.testing.assert_allclose(net.state["moment1"], moments[0], rtol=0, atol=1e-12)
     np.testing.assert_allclose(net.state["moment2"], moments[1], rtol=0, atol=1e-14)
     assert net.state["counters"][1] == ref.updates == 200
+    if decay:  # (the steps shrink from step 70 on: the comparison below is without)
+        return
     # Adam's steps are about eta each, whatever the error's size: far from SGD's.
     moved = np.abs(net.state["params"] - start)
     assert moved.max() > 0.1 and np.median(moved) > 1e-3
@@ -117,6 +126,39 @@ def test_uniform_init_draws_weights_and_biases_within_the_fan_in_bound():
     assert not normal["b1"].any() and np.abs(normal["W2"]).max() > 1 / np.sqrt(40)
     with pytest.raises(SpecError, match="unknown init 'zeros'"):
         gle_network(init="zeros")
+
+
+@pytest.mark.parametrize("precision", ["float64", "fixed16"])
+def test_decay_steps_the_weights_rate_down_at_decay_after_plus_decay_every(precision):
+    """The first decay_after + decay_every learning steps run at
+    learning_rate, bit for bit as without decay (predicting counts no step);
+    the next one moves W and b by decay_factor times as much, and the time
+    constants as much as before (tau_learning_rate stays)."""
+    settings = {"learning_rate": 0.5, "tau_learning_rate": 0.05, "precision": precision}
+    decayed = gle_network(**settings, decay_every=20, decay_after=30, decay_factor=0.25)
+    constant = gle_network(**settings)
+    inputs, targets = sample_data(51, 3, 2)
+    for net in (decayed, constant):
+        net.learn(inputs[:25], targets[:25])
+        net.predict(inputs[25:], reset=np.zeros(26, bool))
+        net.learn(inputs[25:50], targets[25:50])
+    for name, array in constant.state.items():
+        np.testing.assert_array_equal(decayed.state[name], array, err_msg=name)
+    before = constant.state["params"].astype(float)
+    moved = {}
+    for label, net in (("decayed", decayed), ("constant", constant)):
+        taus = net.state["tau_m"].astype(float)
+        net.learn(inputs[50:], targets[50:])
+        moved[label] = net.state["params"].astype(float) - before
+        moved[label + " tau"] = net.state["tau_m"].astype(float) - taus
+    ratio = np.abs(moved["decayed"]).sum() / np.abs(moved["constant"]).sum()
+    assert np.abs(moved["constant"]).sum() > 0
+    if precision == "float64":
+        np.testing.assert_allclose(moved["decayed"], 0.25 * moved["constant"], rtol=1e-9,
+                                   atol=1e-15)  # fmt: skip
+        np.testing.assert_array_equal(moved["decayed tau"], moved["constant tau"])
+    else:  # the changes are rounded to the weights' resolution
+        assert 0.15 < ratio < 0.35, ratio
 
 
 def test_adam_is_float_and_host_only():

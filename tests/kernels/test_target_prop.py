@@ -49,6 +49,8 @@ CASES = [
         },
     ),
     ("lra", "mse", {"regularize": 0.5, "decay_every": 25, "decay_factor": 0.5}),
+    # the first step-down after decay_after + decay_every learning steps
+    ("lra", "xent", {"decay_every": 30, "decay_factor": 0.4, "decay_after": 45}),
 ]
 
 
@@ -285,7 +287,9 @@ def test_spec_refuses_what_the_rules_do_not_have():
     with pytest.raises(SpecError, match=r"decay_factor must be in \(0, 1\], got 1.5"):
         NetworkSpec("tptt", 2, 2, params={"decay_every": 10, "decay_factor": 1.5})
     with pytest.raises(SpecError, match="does not apply to rule 'gle'"):
-        NetworkSpec("gle", 2, 2, params={"decay_every": 10})
+        NetworkSpec("gle", 2, 2, params={"decay_inverse": 1})
+    with pytest.raises(SpecError, match=r"GLE: decay_factor must be in \(0, 1\], got 0.0"):
+        NetworkSpec("gle", 2, 2, params={"decay_every": 10, "decay_factor": 0.0})
     with pytest.raises(SpecError, match="fixed point .fixed16. keeps no moving average"):
         NetworkSpec("tptt", 2, 2, precision="fixed16", params={"average": 100})
     with pytest.raises(SpecError, match="does not apply to rule 'anp'"):
