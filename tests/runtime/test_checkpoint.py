@@ -25,9 +25,11 @@ def test_round_trip_restores_every_array(tmp_path):
 
 def test_gle_with_adam_resumes_exactly(tmp_path):
     """The moments and the update count are state: a run stopped and loaded
-    continues bit for bit as the uninterrupted one."""
+    continues bit for bit as the uninterrupted one, also across the learning
+    rate's step-downs (at steps 35, 55 and 75: decay counts learning steps)."""
     spec = NetworkSpec("gle", 2, 2, n_hidden=4, seed=3,
-                       params={"optimizer": "adam", "learning_rate": 1e-3, "layers": 2})  # fmt: skip
+                       params={"optimizer": "adam", "learning_rate": 1e-3, "layers": 2,
+                               "decay_every": 20, "decay_after": 15})  # fmt: skip
     inputs, targets = sample_data(90, 2, 2)
     whole = Network(spec)
     expected = whole.learn(inputs, targets).outputs

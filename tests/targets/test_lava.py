@@ -198,9 +198,11 @@ def gle_chunks(steps: int = 120):
 def test_gle_on_lava_is_bit_identical_to_the_host(precision, loss, linear):
     # Float too: both targets call the same compiled layer kernels in the
     # same order, so not even rounding may differ. linear = 1: the first
-    # layer's process runs phi = identity.
+    # layer's process runs phi = identity. Each process steps its learning
+    # rate down from its own step count (decay_every).
     spec = NetworkSpec("gle", 2, 2, n_hidden=5, precision=precision, seed=3, loss=loss,
-                       params={**GLE_PARAMS, "linear": linear})  # fmt: skip
+                       params={**GLE_PARAMS, "linear": linear, "decay_every": 30,
+                               "decay_after": 20})  # fmt: skip
     host, lava, host_results, lava_results = run_both(spec, gle_chunks())
     assert_same_runs(host, lava, host_results, lava_results)
     # It learned something: weights and time constants moved.
