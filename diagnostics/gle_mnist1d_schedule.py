@@ -10,6 +10,13 @@ target's kernel record between epochs: Adam's moments carry over).
 neurons still carry over between samples) with a generator seeded by the
 epoch. Prints the mean training loss and the test accuracy after every epoch.
 
+The product has the schedule now (GLE's ``-p decay_every``, ``decay_after``,
+``decay_factor``, counted in learning steps): ``--decay-after D
+--decay-every N`` here is ``benchmarks/gle_mnist1d.py --adam --decay-after
+D-N --decay-every N`` (bit for bit: checked on 60 training samples over 3
+epochs, parameters and Adam's moments equal). ``--shuffle`` has no product
+counterpart.
+
     python diagnostics/gle_mnist1d_schedule.py --epochs 20 --decay-after 10
     python diagnostics/gle_mnist1d_schedule.py --epochs 20 --shuffle
 """

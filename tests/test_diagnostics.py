@@ -229,3 +229,36 @@ def test_the_readout_bound_fits_the_best_readout_and_scores_as_the_benchmarks(mo
     logits = states[steps] @ weights["W_hy"].T.astype(np.float64) + weights["b_y"]
     assert np.array_equal(logits.argmax(1), outputs[steps].argmax(1))
     assert np.mean(own["positions"]) == pytest.approx(own["steps"])
+
+
+def test_the_schedule_diagnostic_is_the_products_decay(monkeypatch):
+    """diagnostics/gle_mnist1d_schedule.py swaps the rate between epochs;
+    ``--decay-after D --decay-every N`` there is GLE's decay_after = D - N
+    epochs and decay_every = N epochs of learning steps (its docstring):
+    the same parameters and moments, bit for bit."""
+    import dataclasses
+
+    from timelocal import Network
+
+    monkeypatch.syspath_prepend(str(ROOT / "diagnostics"))
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import gle_mnist1d as mnist
+    import gle_mnist1d_schedule as schedule
+
+    config = mnist.ADAM_CONFIG
+    after, every, factor = 2, 1, 0.5
+    runs = {}
+    for name, decay in (("swap", None), ("kernel", (after - every, every, factor))):
+        stream, spec = mnist.setup({**config, "decay": decay}, 0, mnist.stream_url(config, 1, 4))
+        net = Network(spec)
+        x, y, has, reset, _ = stream.train
+        base = spec.hyper("learning_rate")
+        for epoch in range(4):
+            if name == "swap":
+                rate = schedule.learning_rate(epoch, base, after, every, factor)
+                rated = dataclasses.replace(spec, params={**spec.params, "learning_rate": rate})
+                net.target.hyper = rated.kernel_hyper()
+            net.learn(x, np.where(has[:, None], y, np.nan), reset=reset)
+        runs[name] = net.state
+    for key in ("params", "moment1", "moment2"):
+        np.testing.assert_array_equal(runs["kernel"][key], runs["swap"][key], err_msg=key)
