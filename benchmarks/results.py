@@ -63,6 +63,11 @@ REPORTS = [
         "gle_mnist1d.py --adam --epochs 20 --seeds 2",
         "seed 003's MNIST-1D network and data, GLE online with Adam",
     ),
+    (
+        "mnist1d_adam_decay.md",
+        "gle_mnist1d.py --adam --epochs 20 --seeds 1 --decay-after 9 --decay-every 1 --decay-factor 0.5",
+        "the same with the learning rate halved every epoch from epoch 10",
+    ),
     ("target_prop.md", "target_prop.py", "seeds 004 and 002: TPTT and LRA"),
     ("speed.md", "speed.py", "host speed against a bare compiled loop"),
     ("lava.md", "lava_speed.py", "the Lava target's speed"),
@@ -76,7 +81,11 @@ REPORTS = [
 ]
 # An hour or more: run by hand or with --only, never by `make bench`. A
 # script may carry its arguments ("gle_mnist1d.py --adam ...").
-LONG = {"tptt_long.py", "gle_mnist1d.py --adam --epochs 20 --seeds 2"}
+LONG = {
+    "tptt_long.py",
+    "gle_mnist1d.py --adam --epochs 20 --seeds 2",
+    "gle_mnist1d.py --adam --epochs 20 --seeds 1 --decay-after 9 --decay-every 1 --decay-factor 0.5",
+}
 
 
 def produced_line(text: str) -> str:
