@@ -10,6 +10,7 @@ docs/mnist1d.md and docs/mnist1d.png.
     python benchmarks/gle_mnist1d.py --quick         # 1000 samples, 3 epochs
     python benchmarks/gle_mnist1d.py --adam --epochs 20 --seeds 2   # docs/mnist1d_adam.md
     python benchmarks/gle_mnist1d.py --adam --epochs 40 --seeds 1 --decay-after 6 --decay-every 4
+    python benchmarks/gle_mnist1d.py --adam --epochs 20 --seeds 1 --average 1
 
 ``--adam`` runs seed 003's network and data instead (ADAM_CONFIG: 6 x 53
 with lagged units and a linear first layer, uniform initial weights, 360
@@ -17,7 +18,10 @@ points a sample, the label at every step, neurons carried over between
 samples), learning with timelocal's Adam one Euler step at a time (float64,
 host), and writes docs/mnist1d_adam.md; with ``--decay-every`` the learning
 rate steps down on a schedule counted in epochs (the spec's decay_after and
-decay_every in learning steps), and the report is docs/mnist1d_adam_decay.md.
+decay_every in learning steps), and the report is docs/mnist1d_adam_decay.md;
+with ``--average E`` the test part runs on the moving average of the weights
+and biases over about the last E epochs (the spec's average, in learning
+steps), and the report is docs/mnist1d_adam_average.md.
 
 The Lava simulator learns the first LAVA_SAMPLES training samples in fixed16
 beside the host (an epoch would take it over five minutes).
@@ -65,9 +69,11 @@ def setup(config: dict, seed: int, stream_url: str):
     and every ``every`` epochs from there."""
     stream = open_stream(stream_url)
     params = dict(config["params"])
+    steps = len(stream.train[0])  # learning steps of one epoch
+    if config.get("average"):
+        params["average"] = max(1, round(config["average"] * steps))
     if config.get("decay"):
         after, every, factor = config["decay"]
-        steps = len(stream.train[0])  # learning steps of one epoch
         params.update(decay_after=after * steps, decay_every=every * steps, decay_factor=factor)
     spec = NetworkSpec("gle", 1, 10, n_hidden=config["hidden"], loss=stream.loss,
                        precision=config["precision"], seed=seed, params=params)  # fmt: skip
@@ -136,17 +142,22 @@ def main() -> None:
                         help="epochs before --decay-every starts counting (the first step-down "
                         "comes after --decay-after + --decay-every epochs)")  # fmt: skip
     parser.add_argument("--decay-factor", type=float, default=0.5)
+    parser.add_argument("--average", type=float, default=0.0, metavar="EPOCHS",
+                        help="with --adam: test on the moving average of the weights over about "
+                        "the last EPOCHS epochs (Polyak averaging; 0: off)")  # fmt: skip
     common.add_output_options(parser, "1000 training samples, 3 epochs")
     args = parser.parse_args()
     if args.decay_every < 0 or args.decay_after < 0 or not 0 < args.decay_factor <= 1:
         parser.error("--decay-every and --decay-after are >= 0 and --decay-factor is in (0, 1]")
-    if args.decay_every and not args.adam:
-        parser.error("--decay-every applies to the --adam runs")
+    if args.average < 0:
+        parser.error("--average is >= 0 (epochs; 0: off)")
+    if (args.decay_every or args.average) and not args.adam:
+        parser.error("--decay-every and --average apply to the --adam runs")
     args.out = common.output_dir(args)
     train = 1000 if args.quick else 0
     if args.quick:
         args.epochs = min(args.epochs, 3)
-    configs = [decayed(ADAM_CONFIG, args)] if args.adam else CONFIGS
+    configs = [averaged(decayed(ADAM_CONFIG, args), args)] if args.adam else CONFIGS
     jobs = []
     for seed in range(1 if args.quick else args.seeds):
         for config in configs:
@@ -173,10 +184,17 @@ def decayed(config: dict, args) -> dict:
     """``config`` with the learning-rate schedule of --decay-* (epochs)."""
     if not args.decay_every:
         return config
-    schedule = (args.decay_after, args.decay_every, args.decay_factor)
-    return {**config, "decay": schedule,
-            "name": config["name"] + ", rate x {2:g} every {1} epochs from epoch {3}".format(
-                *schedule, schedule[0] + schedule[1])}  # fmt: skip
+    after, every, factor = schedule = (args.decay_after, args.decay_every, args.decay_factor)
+    name = f"{config['name']}, rate x {factor:g} every {every} epochs from epoch {after + every}"
+    return {**config, "decay": schedule, "name": name}
+
+
+def averaged(config: dict, args) -> dict:
+    """``config`` tested on the moving average of --average (epochs)."""
+    if not args.average:
+        return config
+    name = f"{config['name']}, averaged over {args.average:g} epochs"
+    return {**config, "average": args.average, "name": name}
 
 
 def stream_url(config: dict, hold: int, train: int) -> str:
@@ -214,15 +232,19 @@ def _groups(results: list) -> dict:
 
 def write_adam_report(results: list, args) -> None:
     """docs/mnist1d_adam.md: seed 003's set-up learned with Adam
-    (docs/mnist1d_adam_decay.md with a learning-rate schedule)."""
+    (docs/mnist1d_adam_decay.md with a learning-rate schedule,
+    docs/mnist1d_adam_average.md tested on the averaged weights)."""
     groups = _groups(results)
     decay = results[0]["config"].get("decay")
+    average = results[0]["config"].get("average")
     seeds = sorted({r["seed"] for r in results})
     best = max(max(r["curve"]) for r in results)
     curves = "; ".join(f"seed {r['seed']}: " + " ".join(f"{a:.1%}" for a in r["curve"])
                        for r in sorted(results, key=lambda r: r["seed"]))  # fmt: skip
     lines = [
-        "# MNIST-1D, GLE online with Adam" + (", a stepped-down learning rate" if decay else ""),
+        "# MNIST-1D, GLE online with Adam"
+        + (", a stepped-down learning rate" if decay else "")
+        + (", tested on the averaged weights" if average else ""),
         "",
         common.provenance(),
         "",
@@ -240,6 +262,10 @@ def write_adam_report(results: list, args) -> None:
         + (f" at learning_rate 1e-5, multiplied by {decay[2]:g} after epoch "
            f"{decay[0] + decay[1]} and again every {decay[1]} epochs from there "
            "(`-p decay_after`, `-p decay_every`: the epochs' learning steps)" if decay else "")
+        + (f". The test part runs on the moving average of the weights and biases over about "
+           f"the last {average:g} epochs of learning steps (`-p average`, Polyak averaging: "
+           "the mean of every step's weights until then); learning itself is unchanged"
+           if average else "")
         + ". A test sample is correct when its outputs, averaged over its steps, "
         "peak at its label.",
         "",
@@ -257,7 +283,8 @@ def write_adam_report(results: list, args) -> None:
         "kernels, and docs/mnist1d.md has the plain-SGD runs (below 20 %).",
         "",
     ]  # fmt: skip
-    name = "mnist1d_adam_decay.md" if decay else "mnist1d_adam.md"
+    name = ("mnist1d_adam_average.md" if average else "mnist1d_adam_decay.md" if decay
+            else "mnist1d_adam.md")  # fmt: skip
     (args.out / name).write_text("\n".join(lines))
 
 

@@ -107,7 +107,7 @@ def run_batch(num, hp, learn, sizes, fan_ins, params, weight_fracs, tau_m, tau_r
         for b in range(batch):
             gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, nothing, nothing,
                      nothing, tau_m, tau_r, potentials[b], traces[b], rates[b], errors[b], slopes[b], counters, work,
-                     inputs[t, b], targets[t, b], True, reset[t])  # fmt: skip
+                     inputs[t, b], targets[t, b], True, reset[t], nothing)  # fmt: skip
             for k in range(outputs.shape[2]):
                 outputs[t, b, k] = work[G_OUT, k]
             if learn:

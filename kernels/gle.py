@@ -64,7 +64,7 @@ from timelocal.kernels.numeric import (
     sub,
     synapse,
 )
-from timelocal.kernels.optim import apply_update, rate_decay
+from timelocal.kernels.optim import apply_update, average_weights, rate_decay
 from timelocal.kernels.perturbation import bias_update, matrix_update
 
 # Rows of GLE's work array (scratch, width max(neurons, inputs)).
@@ -310,7 +310,7 @@ def layer_step(num, hp, learn, output, first, has_target, W, b, w_frac, b_frac, 
 @njit(cache=True)
 def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment1, moment2, tau_m,
              tau_r, u, v, rates, errors, prime, counters, work, inputs_t, targets_t, has_target,
-             reset):  # fmt: skip
+             reset, average):  # fmt: skip
     """One Euler step of the whole network (host schedule). Every layer
     steps from its neighbours' previous values: first every hidden layer's
     backprojected error is formed from the previous step's errors and the
@@ -318,8 +318,10 @@ def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment
     the top down (so each reads the previous rates of the layer below it).
     The Lava target runs the same ``layer_step`` in one process per layer.
     ``grads``, ``moment1``, ``moment2``: Adam's gradient buffer and moments,
-    flat like ``params`` (empty: SGD).
-    Returns the step's loss ||y - y*||^2 (or cross-entropy) as a real number,
+    flat like ``params`` (empty: SGD). A learning step with ``average``
+    non-empty (hyper-parameter ``average`` > 0, float, host only) then folds
+    the weights and biases into their moving average (the time constants
+    are not averaged). Returns the step's loss ||y - y*||^2 (or cross-entropy) as a real number,
     NaN without a target."""
     n_layers = sizes.shape[0] - 1
     w_offsets, b_offsets, neuron_offsets = layer_geometry(sizes, fan_ins)
@@ -383,4 +385,6 @@ def gle_step(num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment
         if output:
             loss = layer_loss
     count_learning_step(counters, learn)
+    if learn and average.shape[0] > 0:
+        average_weights(num, params, average, counters[C_STEP], hp.average)
     return loss

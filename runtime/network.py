@@ -134,13 +134,13 @@ class Network:
 
     def averaged(self, *, target: str = "host") -> Network:
         """A copy of this network whose weights are its moving average
-        (``-p average``, TPTT and LRA), without averaging of its own: to
+        (``-p average``, TPTT, LRA and GLE), without averaging of its own: to
         deploy the averaged weights, on Lava (``target="lava"``) too, or to
         learn on from them. Neurons, window and counters are copied as they are."""
         self.sync()
         if not len(self.state.get("average", ())):
             raise TimelocalError("this network keeps no moving average of its weights "
-                                 "(-p average=N, TPTT and LRA)")  # fmt: skip
+                                 "(-p average=N, TPTT, LRA and GLE)")  # fmt: skip
         params = {name: value for name, value in self.spec.params.items() if name != "average"}
         spec = dataclasses.replace(self.spec, params=params)
         state = {name: np.copy(value) for name, value in self.state.items()}

@@ -360,6 +360,8 @@ class _Model:
         if learn:
             for k in range(n_layers):
                 self.layer_learn("weight update", fan_ins[k], sizes[k + 1])
+            if self.spec.hyper("average"):  # average_weights
+                self.add("weight update", self.spec.n_params, read=2, add=2, mul=1, write=1)
 
     # Target propagation (kernels/target_prop.py): one step with the window
     # full, after TPTT's warm-up, no sequence start inside the window.
@@ -537,7 +539,7 @@ def counted_ops(spec: NetworkSpec, steps: int, *, learn: bool = True, has_target
             gle_step(num, hp, learn, host.sizes, host.fan_ins, s["params"], s["weight_fracs"],
                      grads, s["moment1"], s["moment2"], s["tau_m"], s["tau_r"], s["potentials"],
                      s["error_traces"], s["rates"], s["errors"], s["slopes"], s["counters"], work, inputs[t], targets[t], has_target,
-                     False)  # fmt: skip
+                     False, s["average"])  # fmt: skip
     elif spec.rule == "bptt" and learn:
         window = [host.state_array(name) for name in WINDOW_ARRAYS]
         for t in range(steps):

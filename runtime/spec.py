@@ -212,9 +212,10 @@ HYPER_PARAMETERS = (
                    "TPTT: 1 steps inverse_rate down with learning_rate and readout_rate "
                    "(decay_every, decay_factor); 0 keeps it", rules=("tptt",), minimum=0),
     HyperParameter("average", int, 0,
-                   "TPTT, LRA: keep a moving average of the weights over about this many "
-                   "learning steps (Polyak averaging), which predicting and the test part use; "
-                   "0: off (float, host target)", rules=TARGET_RULES, minimum=0),
+                   "TPTT, LRA, GLE: keep a moving average of the weights (GLE: and biases) over "
+                   "about this many learning steps (Polyak averaging), which predicting and the "
+                   "test part use; 0: off (float, host target)", rules=(*TARGET_RULES, "gle"),
+                   minimum=0),
     HyperParameter("inverse_warmup", int, 1000,
                    "TPTT: first learning steps that train only the inverse (seed 004: 1000)",
                    rules=("tptt",), minimum=0),
@@ -386,7 +387,7 @@ class NetworkSpec:
         if self.hyper("optimizer") != "sgd":
             raise SpecError(f"fixed point ({name}) runs plain SGD (Adam needs a square root "
                             "and a division per weight and step); set optimizer=sgd")  # fmt: skip
-        if self.rule in TARGET_RULES and self.hyper("average") > 0:
+        if self.hyper("average") > 0:
             raise SpecError(f"fixed point ({name}) keeps no moving average of the weights (a "
                             "1/average share of a weight's change rounds away); drop average "
                             "or run in float")  # fmt: skip

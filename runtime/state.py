@@ -95,6 +95,9 @@ def _gle_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
                   "fraction bits of W_l, b_l (fixed point; zeros in float)"),
         ArraySpec("moment1", (m,), real, "optimizer", "Adam first moments, flat like params"),
         ArraySpec("moment2", (m,), real, "optimizer", "Adam second moments, flat like params"),
+        ArraySpec("average", (spec.n_params if spec.hyper("average") else 0,),
+                  numeric.weight_dtype, "weights",
+                  "moving average of params, which predicting uses (empty: off)"),
         ArraySpec("tau_m", (n,), time, "time_constants", "membrane time constants"),
         ArraySpec("tau_r", (n,), time, "time_constants", "prospective time constants"),
         ArraySpec("potentials", (n,), real, "neuron_state", "membrane potentials u"),
@@ -246,6 +249,8 @@ def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, n
     state["slopes"][:] = 1 if not numeric.fixed else 1 << numeric.states.frac
     if not numeric.fixed:
         state["params"][:] = drawn
+        if len(state["average"]):
+            state["average"][:] = drawn
         state["tau_m"][:] = tau_m
         state["tau_r"][:] = tau_r
         return state

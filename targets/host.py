@@ -96,10 +96,13 @@ def run_chunk(
 @njit(cache=True)
 def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment1, moment2,
                   tau_m, tau_r, potentials, error_traces, rates, errors, slopes, counters, work,
-                  inputs, targets, has_target, reset, out_outputs, out_loss,
+                  average, inputs, targets, has_target, reset, out_outputs, out_loss,
                   out_rates):  # fmt: skip
     """GLE's ``run_chunk``: one Euler step per sample. ``out_rates`` (if it
-    has rows) receives the last hidden layer's rates."""
+    has rows) receives the last hidden layer's rates. With an ``average`` of
+    the weights (non-empty), learning keeps it and predicting runs on it."""
+    if not learn and average.shape[0] > 0:
+        params = average
     n_out = targets.shape[1]
     n_neurons = rates.shape[0]
     record = out_rates.shape[0] > 0
@@ -110,7 +113,7 @@ def run_gle_chunk(num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, m
         out_loss[t] = gle_step(
             num, hp, learn, sizes, fan_ins, params, weight_fracs, grads, moment1, moment2, tau_m,
             tau_r, potentials, error_traces, rates, errors, slopes, counters, work, inputs[t],
-            targets[t], has_target[t], reset[t],
+            targets[t], has_target[t], reset[t], average,
         )  # fmt: skip
         for k in range(n_out):
             out_outputs[t, k] = to_real(num, work[G_OUT, k], a_frac)
@@ -233,7 +236,8 @@ class GLEHostTarget(HostTarget):
             self.numeric, self.hyper, learn, self.sizes, self.fan_ins, s["params"], s["weight_fracs"],
             self.scratch["grads"], s["moment1"], s["moment2"], s["tau_m"], s["tau_r"],
             s["potentials"], s["error_traces"], s["rates"], s["errors"], s["slopes"], s["counters"],
-            self.scratch["work"], inputs, targets, has_target, reset, outputs, loss, rates,
+            self.scratch["work"], s["average"], inputs, targets, has_target, reset, outputs,
+            loss, rates,
         )  # fmt: skip
         return outputs, loss, (rates if record_rates else None)
 

@@ -25,3 +25,14 @@ def sample_data(steps, n_in, n_out, *, loss="mse", seed=0, missing_every=0):
     if missing_every:
         targets[::missing_every] = np.nan
     return inputs, targets
+
+
+def polyak_average(net: Network, inputs, targets, horizon: int) -> np.ndarray:
+    """``net`` learns one step at a time; returns ``-p average=horizon``'s
+    recurrence in NumPy over the parameters after every step: their mean
+    until ``horizon`` steps, then a moving average."""
+    expected = net.state["params"].copy()
+    for t in range(len(inputs)):
+        net.learn(inputs[t : t + 1], targets[t : t + 1])
+        expected += (net.state["params"] - expected) / min(t + 1, horizon)
+    return expected

@@ -314,6 +314,24 @@ def test_gle_learns_the_teacher_through_the_cli_and_resumes_exactly(tmp_path):
     assert full["test_nrmse"] < 0.3
 
 
+def test_gle_with_averaged_weights_resumes_exactly_and_tests_on_the_average(tmp_path):
+    # Every MNIST-1D sample starts from rest: the test part's outputs depend on
+    # the weights only, not on where training left the neurons.
+    url = "synth:mnist1d?train=100&test=50&hold=1&epochs=2"
+    base = ["run", "--rule", "gle", "--stream", url, "--hidden", "8", "-q", "--json",
+            "-p", "average=1000"]  # fmt: skip
+    full, done, _ = resume_matches_whole_run(base, url, 5000, tmp_path)
+    assert np.abs(done.state["average"] - done.state["params"]).max() > 1e-4
+    # The test part ran on the averaged weights: the same loss from a network holding them.
+    inputs, targets, has_target, reset, _ = open_stream(url).test
+    targets = np.where(has_target[:, None], targets, np.nan)
+    loss = done.averaged().predict(inputs, targets, reset=reset).mean_loss
+    assert abs(full["test_loss"] - loss) <= 1e-9 * abs(loss), (full["test_loss"], loss)
+    done.state["average"][:] = done.state["params"]  # now it tests on the last weights
+    other = done.predict(inputs, targets, reset=reset).mean_loss
+    assert abs(other - loss) > 1e-6 * abs(loss), (other, loss)
+
+
 def test_sequence_tasks_report_per_step_and_per_sequence_accuracy():
     # Temporal order scores one step per sequence: both accuracies are one number.
     order = summary_of(run("run", "--rule", "anp", "--stream",

@@ -61,7 +61,7 @@ def check_supported(spec: NetworkSpec) -> None:
             f"the lava target runs the time-local rules ({', '.join(PERTURBATION_RULES)}, gle, "
             f"{', '.join(TARGET_RULES)}); {spec.rule} is host only"
         )
-    if spec.rule in TARGET_RULES and spec.hyper("average") > 0:
+    if spec.hyper("average") > 0:
         raise SpecError(
             "the lava target keeps no moving average of the weights; drop average, or run "
             "the averaged weights of a host network with Network.averaged(target='lava')"

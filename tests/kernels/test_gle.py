@@ -9,7 +9,7 @@ from timelocal.runtime.errors import SpecError
 from timelocal.runtime.state import weights
 from timelocal.streams.registry import open_stream
 
-from tests.helpers import sample_data
+from tests.helpers import polyak_average, sample_data
 from tests.reference import ReferenceGLE, backprop_errors
 
 
@@ -216,6 +216,40 @@ def test_predict_changes_nothing_learned():
     assert not np.array_equal(net.state["potentials"], before["potentials"])
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_average_is_the_mean_then_the_moving_average_of_weights_and_biases(optimizer):
+    horizon, steps = 25, 80
+    settings = {"learning_rate": 0.05 if optimizer == "sgd" else 1e-3, "optimizer": optimizer,
+                "decay_every": 30, "decay_factor": 0.5}  # fmt: skip
+    net = gle_network(average=horizon, **settings)
+    plain = gle_network(**settings)
+    np.testing.assert_array_equal(net.state["average"], plain.state["params"])
+    inputs, targets = sample_data(steps, 3, 2, missing_every=5)
+    net.learn(inputs, targets)
+    # The same learning, one step at a time: the parameters after every step.
+    expected = polyak_average(plain, inputs, targets, horizon)
+    # Averaging leaves learning as it was, and keeps the NumPy recurrence.
+    for name in ("params", "tau_m", "tau_r", "moment1", "moment2"):
+        np.testing.assert_array_equal(net.state[name], plain.state[name])
+    np.testing.assert_allclose(net.state["average"], expected, rtol=0, atol=1e-12)
+    assert np.abs(net.state["average"] - net.state["params"]).max() > 1e-4
+    # Predicting runs on the average (with the learned time constants) and
+    # changes neither copy; Network.averaged() deploys the same weights.
+    on_average = gle_network(**settings)
+    for name in ("tau_m", "tau_r"):
+        on_average.state[name][:] = net.state[name]
+    on_average.state["params"][:] = net.state["average"]
+    reset = np.zeros(30, bool)
+    reset[0] = True
+    before = net.state["average"].copy(), net.state["params"].copy()
+    outputs = net.predict(inputs[:30], reset=reset).outputs
+    np.testing.assert_array_equal(outputs, on_average.predict(inputs[:30], reset=reset).outputs)
+    np.testing.assert_array_equal(outputs, net.averaged().predict(inputs[:30], reset=reset).outputs)
+    assert np.abs(outputs - plain.predict(inputs[:30], reset=reset).outputs).max() > 1e-6
+    np.testing.assert_array_equal(net.state["average"], before[0])
+    np.testing.assert_array_equal(net.state["params"], before[1])
+
+
 def test_le_limit_errors_and_update_are_backprop():
     """tau_m = tau_r, static input held until settled: each layer's error is
     the backpropagated error of the instantaneous loss, and dW is eta dt times
@@ -301,3 +335,5 @@ def test_spec_refuses_what_gle_cannot_do():
         NetworkSpec("gle", 1, 1, params={"sigma": 0.1})
     with pytest.raises(SpecError, match="linear is 0"):
         NetworkSpec("gle", 1, 1, params={"linear": 2})
+    with pytest.raises(SpecError, match="fixed point .fixed16. keeps no moving average"):
+        NetworkSpec("gle", 1, 1, precision="fixed16", params={"average": 100})

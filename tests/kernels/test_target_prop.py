@@ -8,7 +8,7 @@ from timelocal import Network, NetworkSpec
 from timelocal.runtime.errors import SpecError, TimelocalError
 from timelocal.runtime.state import state_layout, weights
 
-from tests.helpers import sample_data
+from tests.helpers import polyak_average, sample_data
 from tests.reference import ReferenceTargetProp
 
 
@@ -109,10 +109,7 @@ def test_average_is_the_mean_then_the_moving_average_of_the_weights(rule):
     inputs, targets = sample_data(steps, 3, 3, missing_every=7)
     net.learn(inputs, targets)
     # The same learning, one step at a time: the weights after every step.
-    expected = plain.state["params"].copy()
-    for t in range(steps):
-        plain.learn(inputs[t : t + 1], targets[t : t + 1])
-        expected += (plain.state["params"] - expected) / min(t + 1, horizon)
+    expected = polyak_average(plain, inputs, targets, horizon)
     # Averaging leaves learning as it was, and keeps the NumPy recurrence.
     np.testing.assert_array_equal(net.state["params"], plain.state["params"])
     np.testing.assert_allclose(net.state["average"], expected, rtol=0, atol=1e-12)

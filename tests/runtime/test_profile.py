@@ -78,6 +78,8 @@ def test_model_equals_counted_operations_gle(precision):
         _check(NetworkSpec("gle", 3, 2, n_hidden=4, precision=precision,
                            params={"layers": 2, "optimizer": "adam"}))  # fmt: skip
         _check(NetworkSpec("gle", 3, 2, n_hidden=4, precision=precision,
+                           params={"layers": 2, "average": 5}))  # fmt: skip
+        _check(NetworkSpec("gle", 3, 2, n_hidden=4, precision=precision,
                            params={"layers": 1, "optimizer": "adam", "recurrent": 1,
                                    "tau_learning_rate": 0.0}))  # fmt: skip
 
@@ -149,9 +151,10 @@ def test_persistent_bytes_equal_allocated(rule, precision):
     assert result.scratch_bytes == sum(a.nbytes for a in scratch_layout(spec))
 
 
-def test_the_weights_moving_average_is_a_second_copy_in_the_profile():
-    plain = NetworkSpec("lra", 3, 2, n_hidden=5, precision="float32")
-    averaged = NetworkSpec("lra", 3, 2, n_hidden=5, precision="float32",
+@pytest.mark.parametrize("rule", ["lra", "gle"])
+def test_the_weights_moving_average_is_a_second_copy_in_the_profile(rule):
+    plain = NetworkSpec(rule, 3, 2, n_hidden=5, precision="float32")
+    averaged = NetworkSpec(rule, 3, 2, n_hidden=5, precision="float32",
                            params={"average": 1000})  # fmt: skip
     extra = profile(averaged).memory["weights"]["bytes"] - profile(plain).memory["weights"]["bytes"]
     assert extra == plain.n_params * 4

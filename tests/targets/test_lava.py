@@ -315,6 +315,8 @@ def test_rules_and_precisions_lava_does_not_run_are_refused_in_words():
         Network(NetworkSpec("anp", 1, 1, precision="float32"), target="lava")
     with pytest.raises(SpecError, match="keeps no moving average of the weights"):
         Network(NetworkSpec("tptt", 1, 1, params={"average": 100}), target="lava")
+    with pytest.raises(SpecError, match="keeps no moving average of the weights"):
+        Network(NetworkSpec("gle", 1, 1, params={"average": 100}), target="lava")
     with pytest.raises(SpecError, match="optimizer=sgd"):
         Network(NetworkSpec("gle", 1, 1, params={"optimizer": "adam"}), target="lava")
 
