@@ -321,9 +321,10 @@ def test_rules_and_precisions_lava_does_not_run_are_refused_in_words():
         Network(NetworkSpec("gle", 1, 1, params={"optimizer": "adam"}), target="lava")
 
 
-def test_the_averaged_weights_of_a_host_network_deploy_on_lava():
-    spec = NetworkSpec("tptt", 3, 3, n_hidden=6, seed=5,
-                       params={"window": 4, "inverse_warmup": 0, "average": 20})  # fmt: skip
+@pytest.mark.parametrize("rule", ["tptt", "gle"])
+def test_the_averaged_weights_of_a_host_network_deploy_on_lava(rule):
+    params = {"window": 4, "inverse_warmup": 0} if rule == "tptt" else {"learning_rate": 0.2}
+    spec = NetworkSpec(rule, 3, 3, n_hidden=6, seed=5, params={**params, "average": 20})
     inputs, targets = sample_data(60, 3, 3)
     host = Network(spec)
     host.learn(inputs[:40], targets[:40])
