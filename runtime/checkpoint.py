@@ -78,6 +78,11 @@ def load_checkpoint(path) -> tuple[NetworkSpec, dict, dict]:
         )
     try:
         spec = NetworkSpec.from_dict(header["spec"])
+        # Files written before the layout gained an array lack it; if it is
+        # empty here, its feature is off and the file is whole (GLE's average).
+        for array in state_layout(spec):
+            if array.name not in state and 0 in array.shape:
+                state[array.name] = np.zeros(array.shape, array.dtype)
         check_state(spec, state)
     except (SpecError, ValueError) as exc:
         raise CheckpointError(f"{path} is inconsistent: {exc}") from None

@@ -43,6 +43,30 @@ def test_gle_with_adam_resumes_exactly(tmp_path):
         np.testing.assert_array_equal(loaded.state[name], array, err_msg=name)
 
 
+def test_a_checkpoint_from_before_gle_kept_an_average_still_loads(tmp_path):
+    net = Network(NetworkSpec("gle", 2, 1, n_hidden=3))
+    net.learn(*sample_data(20, 2, 1))
+    path = net.save(tmp_path / "new.npz")
+    with np.load(path) as data:  # the file as GLE wrote it without the array
+        arrays = {key: data[key] for key in data.files if key != "state/average"}
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = Network.load(tmp_path / "old.npz")
+    for name, array in net.state.items():
+        np.testing.assert_array_equal(old.state[name], array, err_msg=name)
+    # An array that holds something is still required.
+    arrays.pop("state/tau_m")
+    np.savez(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(CheckpointError, match=r"missing \['tau_m'\]"):
+        Network.load(tmp_path / "broken.npz")
+    # With averaging on, the average holds the weights' history: required too.
+    averaging = Network(NetworkSpec("gle", 2, 1, n_hidden=3, params={"average": 10}))
+    with np.load(averaging.save(tmp_path / "avg.npz")) as data:
+        arrays = {key: data[key] for key in data.files if key != "state/average"}
+    np.savez(tmp_path / "avg_old.npz", **arrays)
+    with pytest.raises(CheckpointError, match=r"missing \['average'\]"):
+        Network.load(tmp_path / "avg_old.npz")
+
+
 def test_failed_write_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     net = make_network("anp")
     path = net.save(tmp_path / "net.npz")
