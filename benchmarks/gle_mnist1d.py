@@ -21,7 +21,10 @@ rate steps down on a schedule counted in epochs (the spec's decay_after and
 decay_every in learning steps), and the report is docs/mnist1d_adam_decay.md;
 with ``--average E`` the test part runs on the moving average of the weights
 and biases over about the last E epochs (the spec's average, in learning
-steps), and the report is docs/mnist1d_adam_average.md.
+steps), and the report is docs/mnist1d_adam_average.md. ``--save DIR``
+checkpoints every seed's network after each epoch and goes on from the
+checkpoints it finds: a 40-epoch run given ``--epochs 80`` and the same
+folder learns 40 more (about 140 s an epoch per seed, two seeds side by side).
 
 The Lava simulator learns the first LAVA_SAMPLES training samples in fixed16
 beside the host (an epoch would take it over five minutes).
@@ -81,24 +84,39 @@ def setup(config: dict, seed: int, stream_url: str):
 
 
 def run(job: tuple) -> dict:
-    """One network: (config, seed, epochs, stream URL)."""
-    config, seed, epochs, stream_url = job
+    """One network: (config, seed, epochs, stream URL, checkpoint path or
+    None). With a path, the network is saved after every epoch, and a run
+    whose checkpoint is there goes on from it (its curve and time carry
+    over: the same arithmetic as a run never stopped)."""
+    config, seed, epochs, stream_url, path = job
     stream, spec = setup(config, seed, stream_url)
-    net = Network(spec)
+    net, curve, earlier = Network(spec), [], 0.0
+    if path is not None and path.exists():
+        net = Network.load(path)
+        if net.spec.to_dict() != spec.to_dict():
+            raise SystemExit(f"error: {path} holds another network than this run's "
+                             f"({config['name']}, seed {seed}); use another --save folder")  # fmt: skip
+        curve, earlier = list(net.checkpoint_meta["curve"]), net.checkpoint_meta["seconds"]
+        if len(curve) > epochs:
+            raise SystemExit(f"error: {path} is {len(curve)} epochs in, past --epochs {epochs}")
+    resumed = len(curve)
     period = stream.info["sample_steps"]
-    curve = []
     start = time.perf_counter()
-    for epoch in range(epochs):
+    for epoch in range(resumed, epochs):
         x, y, has, reset, _ = stream.train
         net.learn(x, np.where(has[:, None], y, np.nan), reset=reset)
         x_test, y_test, has_test, reset_test, _ = stream.test
         outputs = net.predict(x_test, reset=reset_test).outputs
         accuracy = sample_accuracy(outputs, stream.test, period)
         curve.append(accuracy)
+        seconds = earlier + time.perf_counter() - start
+        if path is not None:
+            net.save(path, {"curve": curve, "seconds": seconds})
         print(f"  {config['name']} seed {seed}: epoch {epoch + 1}/{epochs}  test accuracy "
-              f"{accuracy:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
+              f"{accuracy:.3f}  ({seconds:.0f} s)", flush=True)  # fmt: skip
     return {"config": config, "seed": seed, "curve": curve, "params": spec.n_params,
-            "seconds": time.perf_counter() - start, "saturations": net.saturations}  # fmt: skip
+            "seconds": earlier + time.perf_counter() - start, "saturations": net.saturations,
+            "resumed": resumed}  # fmt: skip
 
 
 # Three hidden layers of 100, half of each started as low-pass (memory) units.
@@ -142,6 +160,10 @@ def main() -> None:
                         help="epochs before --decay-every starts counting (the first step-down "
                         "comes after --decay-after + --decay-every epochs)")  # fmt: skip
     parser.add_argument("--decay-factor", type=float, default=0.5)
+    parser.add_argument("--save", type=Path, default=None, metavar="DIR",
+                        help="with --adam: checkpoint each seed's network to DIR/seedN.npz "
+                        "after every epoch, and go on from the checkpoint there (same "
+                        "settings; --epochs counts from the start)")  # fmt: skip
     parser.add_argument("--average", type=float, default=0.0, metavar="EPOCHS",
                         help="with --adam: test on the moving average of the weights over about "
                         "the last EPOCHS epochs (Polyak averaging; 0: off)")  # fmt: skip
@@ -151,8 +173,8 @@ def main() -> None:
         parser.error("--decay-every and --decay-after are >= 0 and --decay-factor is in (0, 1]")
     if args.average < 0:
         parser.error("--average is >= 0 (epochs; 0: off)")
-    if (args.decay_every or args.average) and not args.adam:
-        parser.error("--decay-every and --average apply to the --adam runs")
+    if (args.decay_every or args.average or args.save) and not args.adam:
+        parser.error("--decay-every, --average and --save apply to the --adam runs")
     args.out = common.output_dir(args)
     train = 1000 if args.quick else 0
     if args.quick:
@@ -161,7 +183,8 @@ def main() -> None:
     jobs = []
     for seed in range(1 if args.quick else args.seeds):
         for config in configs:
-            jobs.append((config, seed, args.epochs, stream_url(config, args.hold, train)))
+            path = args.save / f"seed{seed}.npz" if args.save else None
+            jobs.append((config, seed, args.epochs, stream_url(config, args.hold, train), path))
     if args.adam:  # float on the host only: Lava refuses GLE with Adam
         with multiprocessing.Pool(min(2, len(jobs))) as pool:
             write_adam_report(list(pool.imap(run, jobs)), args)
@@ -267,7 +290,10 @@ def write_adam_report(results: list, args) -> None:
            "the mean of every step's weights until then); learning itself is unchanged"
            if average else "")
         + ". A test sample is correct when its outputs, averaged over its steps, "
-        "peak at its label.",
+        "peak at its label."
+        + "".join(f" Seed {r['seed']} went on from its checkpoint after epoch {r['resumed']} "
+                  "(`--save`: the same arithmetic as an unbroken run)."
+                  for r in sorted(results, key=lambda r: r["seed"]) if r["resumed"]),
         "",
         f"Network seeds {', '.join(str(seed) for seed in seeds)}; accuracies are the mean over "
         "seeds with [min, max].",

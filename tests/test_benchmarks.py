@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,3 +179,38 @@ def test_mnist1d_decay_epochs_become_the_specs_learning_steps(bench):
     assert "x 0.5 every 4 epochs from epoch 10" in config["name"]
     args.decay_every = 0
     assert mnist.decayed(mnist.ADAM_CONFIG, args) is mnist.ADAM_CONFIG
+
+
+def test_mnist1d_average_epochs_become_the_specs_learning_steps(bench):
+    import benchmarks.gle_mnist1d as mnist
+
+    args = SimpleNamespace(average=0.5)
+    config = mnist.averaged(mnist.ADAM_CONFIG, args)
+    stream, spec = mnist.setup(config, 0, mnist.stream_url(config, 1, 20))
+    assert spec.hyper("average") == 10 * 360 and "averaged over 0.5 epochs" in config["name"]
+    args.average = 0
+    assert mnist.averaged(mnist.ADAM_CONFIG, args) is mnist.ADAM_CONFIG
+
+
+def test_mnist1d_runs_go_on_from_their_checkpoints_as_if_unbroken(bench, tmp_path):
+    """``gle_mnist1d.py --adam --save DIR``: a run stopped after an epoch and
+    started again with more epochs equals one that never stopped."""
+    from timelocal import Network
+
+    import benchmarks.gle_mnist1d as mnist
+
+    config = {**mnist.ADAM_CONFIG, "average": 0.5, "name": "small"}
+    url = "synth:mnist1d?points=360&hold=1&label=1&reset=0&train=3&test=2&loss=xent"
+    whole = mnist.run((config, 0, 2, url, tmp_path / "whole.npz"))
+    first = mnist.run((config, 0, 1, url, tmp_path / "part.npz"))
+    rest = mnist.run((config, 0, 2, url, tmp_path / "part.npz"))
+    assert (first["resumed"], rest["resumed"], whole["resumed"]) == (0, 1, 0)
+    assert rest["curve"] == whole["curve"] and rest["curve"][0] == first["curve"][0]
+    done, part = Network.load(tmp_path / "whole.npz"), Network.load(tmp_path / "part.npz")
+    assert done.steps_trained == 2 * 3 * 360
+    for name, array in done.state.items():
+        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+    with pytest.raises(SystemExit, match="holds another network"):
+        mnist.run(({**config, "average": 0.25}, 0, 2, url, tmp_path / "part.npz"))
+    with pytest.raises(SystemExit, match="2 epochs in, past --epochs 1"):
+        mnist.run((config, 0, 1, url, tmp_path / "part.npz"))
