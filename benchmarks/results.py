@@ -70,7 +70,7 @@ REPORTS = [
     ),
     (
         "mnist1d_adam_average.md",
-        "gle_mnist1d.py --adam --epochs 30 --seeds 2 --average 1",
+        "gle_mnist1d.py --adam --epochs 40 --seeds 2 --average 1",
         "the same at a constant rate, tested on the weights averaged over the last epoch",
     ),
     ("target_prop.md", "target_prop.py", "seeds 004 and 002: TPTT and LRA"),
@@ -90,7 +90,7 @@ LONG = {
     "tptt_long.py",
     "gle_mnist1d.py --adam --epochs 20 --seeds 2",
     "gle_mnist1d.py --adam --epochs 20 --seeds 1 --decay-after 9 --decay-every 1 --decay-factor 0.5",
-    "gle_mnist1d.py --adam --epochs 30 --seeds 2 --average 1",
+    "gle_mnist1d.py --adam --epochs 40 --seeds 2 --average 1",
 }
 
 
