@@ -81,6 +81,13 @@ def state_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     return tuple(arrays)
 
 
+def _average_array(spec: NetworkSpec) -> ArraySpec:
+    """``-p average``'s copy of the weights (GLE, TPTT, LRA; empty when off)."""
+    return ArraySpec("average", (spec.n_params if spec.hyper("average") else 0,),
+                     spec.numeric.weight_dtype, "weights",
+                     "moving average of params, which predicting uses (empty: off)")  # fmt: skip
+
+
 def _gle_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
     numeric = spec.numeric
     n, layers = spec.n_neurons, len(spec.layer_sizes) - 1
@@ -95,9 +102,7 @@ def _gle_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
                   "fraction bits of W_l, b_l (fixed point; zeros in float)"),
         ArraySpec("moment1", (m,), real, "optimizer", "Adam first moments, flat like params"),
         ArraySpec("moment2", (m,), real, "optimizer", "Adam second moments, flat like params"),
-        ArraySpec("average", (spec.n_params if spec.hyper("average") else 0,),
-                  numeric.weight_dtype, "weights",
-                  "moving average of params, which predicting uses (empty: off)"),
+        _average_array(spec),
         ArraySpec("tau_m", (n,), time, "time_constants", "membrane time constants"),
         ArraySpec("tau_r", (n,), time, "time_constants", "prospective time constants"),
         ArraySpec("potentials", (n,), real, "neuron_state", "membrane potentials u"),
@@ -122,9 +127,7 @@ def _target_layout(spec: NetworkSpec) -> tuple[ArraySpec, ...]:
                   f"W_xh, W_h, b_h, W_hy, b_y{inverse} (see weights())"),
         ArraySpec("weight_fracs", (N_TP_FRACS,), "int64", "weights",
                   "fraction bits of each matrix (fixed point; zeros in float)"),
-        ArraySpec("average", (spec.n_params if spec.hyper("average") else 0,),
-                  numeric.weight_dtype, "weights",
-                  "moving average of params, which predicting uses (empty: off)"),
+        _average_array(spec),
         ArraySpec("hidden", (n,), real, "neuron_state", "hidden state h_t"),
         ArraySpec("counters", (codes.N_COUNTERS,), "int64", "counters", "step bookkeeping"),
         ArraySpec("window_position", (2,), "int64", "window",
@@ -176,9 +179,9 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
     """Allocate every persistent array and initialise the weights from the seed."""
     state = {a.name: np.zeros(a.shape, dtype=a.dtype) for a in state_layout(spec)}
     if spec.rule == "gle":
-        return _gle_initial(spec, state)
+        return _average_from_start(_gle_initial(spec, state))
     if spec.rule in TARGET_RULES:
-        return _target_initial(spec, state)
+        return _average_from_start(_target_initial(spec, state))
     rng = np.random.default_rng(spec.seed)
     n, n_in = spec.n_hidden, spec.n_inputs
     drawn = np.zeros(spec.n_params)
@@ -219,6 +222,13 @@ def initial_state(spec: NetworkSpec) -> dict[str, np.ndarray]:
     return state
 
 
+def _average_from_start(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The moving average (if kept: float only) starts at the initial weights."""
+    if len(state["average"]):
+        state["average"][:] = state["params"]
+    return state
+
+
 def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """GLE: W_l ~ N(0, scale^2 / fan-in) (input_scale for hidden layers,
     output_scale for the output; a recurrent layer's fan-in counts its own
@@ -249,8 +259,6 @@ def _gle_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str, n
     state["slopes"][:] = 1 if not numeric.fixed else 1 << numeric.states.frac
     if not numeric.fixed:
         state["params"][:] = drawn
-        if len(state["average"]):
-            state["average"][:] = drawn
         state["tau_m"][:] = tau_m
         state["tau_r"][:] = tau_r
         return state
@@ -297,8 +305,6 @@ def _target_initial(spec: NetworkSpec, state: dict[str, np.ndarray]) -> dict[str
     numeric = spec.numeric
     if not numeric.fixed:
         state["params"][:] = drawn
-        if len(state["average"]):
-            state["average"][:] = state["params"]
         return state
     names = list(views)
     fracs = numeric.layer_fracs([views[name] for name in names], len(state["weight_fracs"]))
