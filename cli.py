@@ -24,6 +24,7 @@ from timelocal.runtime.spec import (
     PRECISIONS,
     PRESETS,
     RULES,
+    TUNABLE,
     NetworkSpec,
 )
 from timelocal.streams import STREAM_KINDS, open_stream
@@ -242,7 +243,7 @@ def _given(ctx: click.Context, name: str) -> bool:
     "--resume",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Continue from a checkpoint: its network, and the stream from where it stopped.",
+    help="Continue from a checkpoint: its network, and the stream from where it stopped. -p may change its learning rates and their schedule (learning_rate, decay_after, ...; `timelocal rules --json` marks them tunable), nothing else.",
 )  # noqa: E501
 @click.option(
     "--metrics",
@@ -384,20 +385,22 @@ def _prepare(ctx, rule, decorrelate, stream_url, target, precision, hidden, seed
     live = {"reconnect": reconnect, "max_latency": max_latency}
     meta = None
     if resume:
-        network = Network.load(resume, target=target)
-        spec = network.spec
+        network = Network.load(resume, target=target, params=_parse_params(params))
+        spec, saved = network.spec, network.checkpoint_spec
         meta = network.checkpoint_meta
         fixed = {"rule": spec.rule, "decorrelate": spec.decorrelate, "precision": spec.precision,
                  "hidden": spec.n_hidden, "seed": spec.seed}  # fmt: skip
         for name, value in fixed.items():
             if _given(ctx, name) and ctx.params[name] != value:
+                network.close()
                 raise click.UsageError(
                     f"--{name} {ctx.params[name]} differs from the checkpoint {resume} "
                     f"({value}); leave it out when resuming"
                 )
-        if params:
-            raise click.UsageError("--param, --window and --regularize cannot change a network "
-                                   "when resuming")  # fmt: skip
+        for name in sorted(set(spec.params) | set(saved.params)):
+            if spec.hyper(name) != saved.hyper(name):
+                click.echo(f"note: {name} {saved.hyper(name)} -> {spec.hyper(name)} from the "
+                           "checkpoint on", err=True)  # fmt: skip
         if meta.get("stream") and meta["stream"] != stream_url:
             click.echo(
                 f"note: the checkpoint was made on stream {meta['stream']}; continuing on "
@@ -607,6 +610,7 @@ def rules(as_json):
                     if h.name != "anp_scale"
                     else None,
                     "fixed_point_default": h.default_for(name, fixed=True),
+                    "tunable": h.tunable,
                     "help": h.help,
                 }  # fmt: skip
                 for h in HYPER_PARAMETERS
@@ -627,6 +631,7 @@ def rules(as_json):
                 default = f"{default} (fixed: {info['fixed_point_default']})"
             click.echo(f"        {hp:20s} {str(default):>8s}  {info['help']}")
     click.echo("\n--decorrelate adds Ahmad decorrelation to any rule (DNP, DANP, DWP).")
+    click.echo(f"On --resume, -p may change {', '.join(TUNABLE)}; nothing else.")
     click.echo("\nprecisions (--precision):")
     for name in PRECISIONS:
         click.echo(f"  {name:8s} {PRESETS[name].describe()}")

@@ -33,6 +33,8 @@ beside the host (an epoch would take it over five minutes).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import multiprocessing
 import sys
 import time
@@ -43,6 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from timelocal import Network, NetworkSpec  # noqa: E402
+from timelocal.runtime.spec import HYPER_BY_NAME, TUNABLE  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 try:
@@ -93,10 +96,13 @@ def run(job: tuple) -> dict:
     net, curve, earlier = Network(spec), [], 0.0
     if path is not None and path.exists():
         net = Network.load(path)
-        if net.spec.to_dict() != spec.to_dict():
+        if not same_past(net.spec, spec, net.steps_trained):
             raise SystemExit(f"error: {path} holds another network than this run's "
-                             f"({config['name']}, seed {seed}); use another --save folder")  # fmt: skip
+                             f"({config['name']}, seed {seed}), or one that learned at other "
+                             "rates so far; use another --save folder")  # fmt: skip
         curve, earlier = list(net.checkpoint_meta["curve"]), net.checkpoint_meta["seconds"]
+        # This run's schedule from here on (the same as the checkpoint's until now).
+        net = net.retuned(**{name: spec.hyper(name) for name in GLE_TUNABLE})
         if len(curve) > epochs:
             raise SystemExit(f"error: {path} is {len(curve)} epochs in, past --epochs {epochs}")
     resumed = len(curve)
@@ -117,6 +123,31 @@ def run(job: tuple) -> dict:
     return {"config": config, "seed": seed, "curve": curve, "params": spec.n_params,
             "seconds": earlier + time.perf_counter() - start, "saturations": net.saturations,
             "resumed": resumed}  # fmt: skip
+
+
+GLE_TUNABLE = tuple(name for name in TUNABLE if "gle" in HYPER_BY_NAME[name].rules)
+
+
+def same_past(saved: NetworkSpec, spec: NetworkSpec, steps: int) -> bool:
+    """Whether a network that learned ``steps`` steps with spec ``saved``
+    learned them as ``spec`` would have: the same network at the same rates
+    on every step so far, so that going on with ``spec`` is the arithmetic of
+    an unbroken run of it (a schedule may differ from the step on)."""
+
+    def fixed(s: NetworkSpec) -> NetworkSpec:
+        return dataclasses.replace(s, params={k: v for k, v in s.params.items()
+                                              if k not in GLE_TUNABLE})  # fmt: skip
+
+    def first_step_down(s: NetworkSpec) -> float:
+        every = s.hyper("decay_every")
+        return s.hyper("decay_after") + every if every else math.inf
+
+    schedule = ("decay_after", "decay_every", "decay_factor")
+    rates = [name for name in GLE_TUNABLE if name not in schedule]
+    return (fixed(saved) == fixed(spec)
+            and all(saved.hyper(name) == spec.hyper(name) for name in rates)
+            and (min(first_step_down(saved), first_step_down(spec)) >= steps
+                 or all(saved.hyper(name) == spec.hyper(name) for name in schedule)))  # fmt: skip
 
 
 # Three hidden layers of 100, half of each started as low-pass (memory) units.
@@ -167,19 +198,30 @@ def main() -> None:
     parser.add_argument("--average", type=float, default=0.0, metavar="EPOCHS",
                         help="with --adam: test on the moving average of the weights over about "
                         "the last EPOCHS epochs (Polyak averaging; 0: off)")  # fmt: skip
+    parser.add_argument("--learning-rate", type=float, default=None, metavar="RATE",
+                        help="with --adam: Adam's step size (default: ADAM_CONFIG's 1e-5)")  # fmt: skip
+    parser.add_argument("--beta1", type=float, default=None, metavar="B",
+                        help="with --adam: Adam's first-moment decay per Euler step (default: "
+                        "ADAM_CONFIG's 0.999, about 3 samples)")  # fmt: skip
     common.add_output_options(parser, "1000 training samples, 3 epochs")
     args = parser.parse_args()
     if args.decay_every < 0 or args.decay_after < 0 or not 0 < args.decay_factor <= 1:
         parser.error("--decay-every and --decay-after are >= 0 and --decay-factor is in (0, 1]")
     if args.average < 0:
         parser.error("--average is >= 0 (epochs; 0: off)")
-    if (args.decay_every or args.average or args.save) and not args.adam:
-        parser.error("--decay-every, --average and --save apply to the --adam runs")
+    tuning = args.learning_rate is not None or args.beta1 is not None
+    if (args.decay_every or args.average or args.save or tuning) and not args.adam:
+        parser.error("--decay-every, --average, --save, --learning-rate and --beta1 apply to "
+                     "the --adam runs")  # fmt: skip
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        parser.error("--learning-rate is > 0")
+    if args.beta1 is not None and not 0 <= args.beta1 < 1:
+        parser.error("--beta1 is in [0, 1)")
     args.out = common.output_dir(args)
     train = 1000 if args.quick else 0
     if args.quick:
         args.epochs = min(args.epochs, 3)
-    configs = [averaged(decayed(ADAM_CONFIG, args), args)] if args.adam else CONFIGS
+    configs = [averaged(decayed(tuned(ADAM_CONFIG, args), args), args)] if args.adam else CONFIGS
     jobs = []
     for seed in range(1 if args.quick else args.seeds):
         for config in configs:
@@ -201,6 +243,17 @@ def main() -> None:
         twin = common.lava_twin(spec, x, np.where(has[:, None], y, np.nan), reset)
         twin["samples"] = LAVA_SAMPLES
     write_report(results, args, twin)
+
+
+def tuned(config: dict, args) -> dict:
+    """``config`` with Adam's step size and first-moment decay of
+    --learning-rate and --beta1, where given."""
+    changes = {name: value for name, value in (("learning_rate", args.learning_rate),
+                                               ("adam_beta1", args.beta1)) if value is not None}  # fmt: skip
+    if not changes:
+        return config
+    name = config["name"] + "".join(f", {key} {value:g}" for key, value in changes.items())
+    return {**config, "params": {**config["params"], **changes}, "name": name}
 
 
 def decayed(config: dict, args) -> dict:
@@ -260,6 +313,7 @@ def write_adam_report(results: list, args) -> None:
     groups = _groups(results)
     decay = results[0]["config"].get("decay")
     average = results[0]["config"].get("average")
+    params = results[0]["config"]["params"]
     seeds = sorted({r["seed"] for r in results})
     best = max(max(r["curve"]) for r in results)
     curves = "; ".join(f"seed {r['seed']}: " + " ".join(f"{a:.1%}" for a in r["curve"])
@@ -282,7 +336,7 @@ def write_adam_report(results: list, args) -> None:
         "1.2, fixed time constants, weights and biases uniform in +-1/sqrt(fan-in). Every "
         "Euler step is one Adam step (`-p optimizer=adam`) of every weight and bias from "
         "g = -dt e r^T"
-        + (f" at learning_rate 1e-5, multiplied by {decay[2]:g} after epoch "
+        + (f" at learning_rate {params['learning_rate']:g}, multiplied by {decay[2]:g} after epoch "
            f"{decay[0] + decay[1]} and again every {decay[1]} epochs from there "
            "(`-p decay_after`, `-p decay_every`: the epochs' learning steps)" if decay else "")
         + (f". The test part runs on the moving average of the weights and biases over about "
@@ -309,8 +363,7 @@ def write_adam_report(results: list, args) -> None:
         "kernels, and docs/mnist1d.md has the plain-SGD runs (below 20 %).",
         "",
     ]  # fmt: skip
-    name = ("mnist1d_adam_average.md" if average else "mnist1d_adam_decay.md" if decay
-            else "mnist1d_adam.md")  # fmt: skip
+    name = "mnist1d_adam" + ("_average" if average else "") + ("_decay" if decay else "") + ".md"
     (args.out / name).write_text("\n".join(lines))
 
 

@@ -148,6 +148,16 @@ class Network:
         state["average"] = np.zeros(0, state["params"].dtype)
         return Network(spec, target=target, state=state)
 
+    def retuned(self, *, target: str = "host", **params) -> Network:
+        """A copy of this network that learns on with other learning rates
+        or another rate schedule (``NetworkSpec.retuned``), e.g.
+        ``net.retuned(learning_rate=1e-6)``; the weights, neurons, optimiser
+        moments and counters are copied as they are."""
+        self.sync()
+        spec = self.spec.retuned(params)
+        state = {name: np.copy(value) for name, value in self.state.items()}
+        return Network(spec, target=target, state=state)
+
     # -- persistence -------------------------------------------------------
     def save(self, path, meta: dict | None = None):
         """Write a checkpoint atomically; ``meta`` is stored beside the state."""
@@ -155,10 +165,15 @@ class Network:
         return save_checkpoint(path, self.spec, self.state, meta)
 
     @classmethod
-    def load(cls, path, *, target: str = "host") -> Network:
-        spec, state, meta = load_checkpoint(path)
+    def load(cls, path, *, target: str = "host", params: dict | None = None) -> Network:
+        """The network of a checkpoint; ``params`` changes its learning rates
+        or their schedule from here on (``NetworkSpec.retuned``: e.g.
+        ``{"learning_rate": 1e-6}``). ``checkpoint_spec`` is the spec as
+        saved, ``checkpoint_meta`` what was stored beside it."""
+        saved, state, meta = load_checkpoint(path)
+        spec = saved.retuned(params) if params else saved
         network = cls(spec, target=target, state=state)
-        network.checkpoint_meta = meta
+        network.checkpoint_spec, network.checkpoint_meta = saved, meta
         return network
 
     # -- internals ---------------------------------------------------------

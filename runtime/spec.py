@@ -54,6 +54,7 @@ class HyperParameter:
     rules: tuple[str, ...] = tuple(RULES)
     minimum: float | None = None
     fixed_default: Any = None  # in fixed point, if different: a value or rule -> value
+    tunable: bool = False  # a learned network may change it (NetworkSpec.retuned)
 
     def default_for(self, rule: str, fixed: bool = False) -> Any:
         choices = [self.default]
@@ -91,7 +92,7 @@ HYPER_PARAMETERS = (
         "step size of every weight update (GLE: per unit time, eta of dW/dt = eta e r^T; "
         "TPTT, LRA: of the recurrent layer's W_h, W_xh, b_h; fixed-point ANP: "
         f"{FIXED_ANP_RATE_TIMES_N} / n_hidden where that is smaller)",
-        minimum=0.0, fixed_default={"anp": 3e-3},
+        minimum=0.0, fixed_default={"anp": 3e-3}, tunable=True,
     ),
     HyperParameter(
         "sigma", float, {"np": 1e-3, "anp": 1e-3, "wp": 1e-3, "tptt": 0.1},
@@ -103,7 +104,7 @@ HYPER_PARAMETERS = (
         "decorrelation_rate", float, {"np": 1e-4, "anp": 3e-4, "wp": 1e-4, "bptt": 1e-4},
         "learning rate eps of the decorrelation matrix D (with --decorrelate)",
         rules=RECURRENT_RULES, minimum=0.0,
-        fixed_default={"anp": 3e-6},
+        fixed_default={"anp": 3e-6}, tunable=True,
     ),
     HyperParameter(
         "anp_scale", float, None,
@@ -179,7 +180,7 @@ HYPER_PARAMETERS = (
     HyperParameter("tau_learning_rate", float, None,
                    "GLE: eta_tau of d tau_m = -eta_tau e du, d tau_r = eta_tau s du "
                    "(0: fixed time constants; default 0.005, 0 with recurrent=1)",
-                   rules=("gle",), minimum=0.0),
+                   rules=("gle",), minimum=0.0, tunable=True),
     HyperParameter("beta", float, 1.0, "GLE: output nudging strength, e_L = beta (y* - y)",
                    rules=("gle",), minimum=0.0),
     HyperParameter("gamma", float, 0.0,
@@ -192,25 +193,26 @@ HYPER_PARAMETERS = (
                    minimum=0.0),
     HyperParameter("readout_rate", float, 0.01,
                    "TPTT, LRA: learning rate of the readout W_hy, b_y (on the step loss)",
-                   rules=TARGET_RULES, minimum=0.0),
+                   rules=TARGET_RULES, minimum=0.0, tunable=True),
     HyperParameter("inverse_rate", float, 0.01,
                    "TPTT: learning rate of the step inverse G (V_h, c_h)", rules=("tptt",),
-                   minimum=0.0),
+                   minimum=0.0, tunable=True),
     HyperParameter("decay_every", int, 0,
                    "TPTT, LRA, GLE: multiply learning_rate (TPTT, LRA: and readout_rate) by "
                    "decay_factor every this many learning steps after decay_after (0: never; "
                    "the step inverse keeps inverse_rate unless decay_inverse=1, and GLE keeps "
-                   "tau_learning_rate)", rules=(*TARGET_RULES, "gle"), minimum=0),
+                   "tau_learning_rate)", rules=(*TARGET_RULES, "gle"), minimum=0, tunable=True),
     HyperParameter("decay_factor", float, 0.5,
                    "TPTT, LRA, GLE: the factor of each decay_every (in (0, 1])",
-                   rules=(*TARGET_RULES, "gle"), minimum=0.0),
+                   rules=(*TARGET_RULES, "gle"), minimum=0.0, tunable=True),
     HyperParameter("decay_after", int, 0,
                    "TPTT, LRA, GLE: learning steps before decay_every starts counting (the "
                    "first step-down comes at decay_after + decay_every)",
-                   rules=(*TARGET_RULES, "gle"), minimum=0),
+                   rules=(*TARGET_RULES, "gle"), minimum=0, tunable=True),
     HyperParameter("decay_inverse", int, 0,
                    "TPTT: 1 steps inverse_rate down with learning_rate and readout_rate "
-                   "(decay_every, decay_factor); 0 keeps it", rules=("tptt",), minimum=0),
+                   "(decay_every, decay_factor); 0 keeps it", rules=("tptt",), minimum=0,
+                   tunable=True),
     HyperParameter("average", int, 0,
                    "TPTT, LRA, GLE: keep a moving average of the weights (GLE: and biases) over "
                    "about this many learning steps (Polyak averaging), which predicting and the "
@@ -243,6 +245,7 @@ HYPER_PARAMETERS = (
                    "MNIST-1D network)", rules=(*TARGET_RULES, "gle"), minimum=0),
 )  # fmt: skip
 HYPER_BY_NAME = {h.name: h for h in HYPER_PARAMETERS}
+TUNABLE = tuple(h.name for h in HYPER_PARAMETERS if h.tunable)
 
 # What the kernels read: a flat, typed record (numba takes namedtuples).
 KernelHyper = namedtuple(
@@ -521,6 +524,19 @@ class NetworkSpec:
         if self.rule not in HYPER_BY_NAME[name].rules:
             return 0.0
         return float(self.hyper(name))
+
+    def retuned(self, changes: dict) -> NetworkSpec:
+        """This spec with other learning rates or another rate schedule (the
+        tunable hyper-parameters, ``TUNABLE``): what a learned network may
+        change and stay the same network, e.g. a lower rate when resuming.
+        Every other hyper-parameter is part of what the network is."""
+        fixed = sorted(name for name in changes if name in HYPER_BY_NAME and name not in TUNABLE)
+        if fixed:
+            raise SpecError(
+                f"{', '.join(fixed)} cannot change on a learned network (it would be another "
+                f"network); only the learning rates and their schedule can: {', '.join(TUNABLE)}"
+            )
+        return dataclasses.replace(self, params={**self.params, **changes})
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -214,3 +214,28 @@ def test_mnist1d_runs_go_on_from_their_checkpoints_as_if_unbroken(bench, tmp_pat
         mnist.run(({**config, "average": 0.25}, 0, 2, url, tmp_path / "part.npz"))
     with pytest.raises(SystemExit, match="2 epochs in, past --epochs 1"):
         mnist.run((config, 0, 1, url, tmp_path / "part.npz"))
+
+
+def test_mnist1d_a_schedule_goes_on_from_a_constant_rate_until_its_first_step_down(bench,
+                                                                                   tmp_path):  # fmt: skip
+    """A checkpoint learned at a constant rate goes on with a schedule whose
+    first step-down is still ahead (equal to an unbroken run of it); one that
+    would have stepped down already is refused."""
+    from timelocal import Network
+
+    import benchmarks.gle_mnist1d as mnist
+
+    constant = {**mnist.ADAM_CONFIG, "average": 0.5, "name": "small"}
+    stepped = {**constant, "decay": (0, 1, 0.5)}  # halved after epochs 1 and 2
+    url = "synth:mnist1d?points=360&hold=1&label=1&reset=0&train=3&test=2&loss=xent"
+    whole = mnist.run((stepped, 0, 3, url, tmp_path / "whole.npz"))
+    mnist.run((constant, 0, 1, url, tmp_path / "part.npz"))
+    rest = mnist.run((stepped, 0, 3, url, tmp_path / "part.npz"))
+    assert rest["resumed"] == 1 and rest["curve"] == whole["curve"]
+    done, part = Network.load(tmp_path / "whole.npz"), Network.load(tmp_path / "part.npz")
+    assert part.spec.hyper("decay_every") == 3 * 360
+    for name, array in done.state.items():
+        np.testing.assert_array_equal(part.state[name], array, err_msg=name)
+    mnist.run((constant, 0, 2, url, tmp_path / "late.npz"))
+    with pytest.raises(SystemExit, match="learned at other rates so far"):
+        mnist.run((stepped, 0, 3, url, tmp_path / "late.npz"))

@@ -163,6 +163,29 @@ def test_resume_refuses_a_different_network(tmp_path):
     assert result.returncode == 2 and "differs from the checkpoint" in result.stderr
 
 
+def test_resume_with_a_lower_rate_goes_on_from_the_checkpoint_with_it(tmp_path):
+    path = tmp_path / "c.npz"
+    url = "synth:teacher?train=2000&test=200&seed=2"
+    summary_of(run("run", "--rule", "gle", "--stream", url, "--steps", "1000", "-p",
+                   "learning_rate=0.5", "--checkpoint", str(path), "--json", *SMALL))  # fmt: skip
+    before = Network.load(path)
+    result = run("run", "--resume", str(path), "--stream", url, "-p", "learning_rate=0.05",
+                 "--checkpoint", str(path), "--json", "-q")  # fmt: skip
+    assert summary_of(result)["steps"] == 2000
+    assert "note: learning_rate 0.5 -> 0.05 from the checkpoint on" in result.stderr
+    after = Network.load(path)
+    assert after.spec.hyper("learning_rate") == 0.05
+    # The second half learned at the lower rate: as the network in memory does.
+    inputs, targets, has_target, reset, _ = open_stream(url).train
+    expected = before.retuned(learning_rate=0.05)
+    expected.learn(inputs[1000:], np.where(has_target[1000:, None], targets[1000:], np.nan),
+                   reset=reset[1000:])  # fmt: skip
+    np.testing.assert_array_equal(after.state["params"], expected.state["params"])
+    refused = run("run", "--resume", str(path), "--stream", url, "-p", "layers=2")
+    assert refused.returncode == 2 and "layers cannot change on a learned network" in (
+        refused.stderr) and "Traceback" not in refused.stderr  # fmt: skip
+
+
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_finishes_the_chunk_checkpoints_and_reports(tmp_path, signum, code):
     path = tmp_path / "c.npz"

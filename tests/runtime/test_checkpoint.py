@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from timelocal import Network, NetworkSpec
 from timelocal.runtime import checkpoint as ckpt
-from timelocal.runtime.errors import CheckpointError
+from timelocal.runtime.errors import CheckpointError, SpecError
 from timelocal.runtime.state import state_layout
 
 from tests.helpers import make_network, sample_data
@@ -41,6 +41,50 @@ def test_gle_with_adam_resumes_exactly(tmp_path):
                                   expected[50:])  # fmt: skip
     for name, array in whole.state.items():
         np.testing.assert_array_equal(loaded.state[name], array, err_msg=name)
+
+
+@pytest.mark.parametrize("rule,params", [
+    ("gle", {"optimizer": "adam", "learning_rate": 1e-3, "layers": 2, "average": 30}),
+    ("tptt", {"learning_rate": 0.02, "readout_rate": 0.05, "inverse_warmup": 10}),
+])  # fmt: skip
+def test_a_lower_rate_on_resume_equals_a_schedule_stepping_down_there(tmp_path, rule, params):
+    """Loading with a quarter of the rates at step 50 goes on exactly as a run
+    whose schedule quarters them at step 50: moments, average, window and
+    counters carry over, and only the rates change."""
+    schedule = NetworkSpec(rule, 2, 2, n_hidden=4, seed=3,
+                           params={**params, "decay_every": 50, "decay_factor": 0.25})  # fmt: skip
+    inputs, targets = sample_data(90, 2, 2)
+    whole = Network(schedule)
+    expected = whole.learn(inputs, targets).outputs
+    first = Network(NetworkSpec(rule, 2, 2, n_hidden=4, seed=3, params=params))
+    first.learn(inputs[:50], targets[:50])
+    lower = {name: params[name] / 4 for name in ("learning_rate", "readout_rate") if name in params}
+    loaded = Network.load(first.save(tmp_path / "net.npz"), params=lower)
+    assert loaded.checkpoint_spec == first.spec and loaded.spec.hyper("learning_rate") == (
+        params["learning_rate"] / 4)  # fmt: skip
+    np.testing.assert_array_equal(loaded.learn(inputs[50:], targets[50:]).outputs,
+                                  expected[50:])  # fmt: skip
+    for name, array in whole.state.items():
+        np.testing.assert_array_equal(loaded.state[name], array, err_msg=name)
+    # The same from a network in memory; the original keeps its rates and state.
+    retuned = first.retuned(**lower)
+    np.testing.assert_array_equal(retuned.learn(inputs[50:], targets[50:]).outputs,
+                                  expected[50:])  # fmt: skip
+    assert first.spec.params == params and first.steps_trained == 50
+
+
+def test_only_the_rates_and_their_schedule_change_on_a_learned_network(tmp_path):
+    net = Network(NetworkSpec("gle", 2, 1, n_hidden=3))
+    path = net.save(tmp_path / "net.npz")
+    with pytest.raises(SpecError, match="layers cannot change on a learned network"):
+        Network.load(path, params={"layers": 2})
+    with pytest.raises(SpecError, match="beta, dt cannot change"):
+        net.retuned(dt=0.05, beta=2.0, learning_rate=0.1)
+    with pytest.raises(SpecError, match="unknown hyper-parameter 'speed'"):
+        net.retuned(speed=2.0)
+    with pytest.raises(SpecError, match="decay_factor must be in"):
+        net.retuned(decay_factor=2.0)
+    assert net.retuned(tau_learning_rate=0.0).spec.hyper("tau_learning_rate") == 0.0
 
 
 def test_a_checkpoint_from_before_gle_kept_an_average_still_loads(tmp_path):
