@@ -25,6 +25,13 @@ steps), and the report is docs/mnist1d_adam_average.md. ``--save DIR``
 checkpoints every seed's network after each epoch and goes on from the
 checkpoints it finds: a 40-epoch run given ``--epochs 80`` and the same
 folder learns 40 more (about 140 s an epoch per seed, two seeds side by side).
+A checkpoint also goes on under a schedule whose first step-down is still
+ahead of it (the same arithmetic as an unbroken run of that schedule): the
+40-epoch averaged runs, given ``--epochs 44 --decay-after 30 --decay-every 10
+--decay-factor 0.3``, learn 4 epochs at 0.3 times the rate
+(docs/mnist1d_adam_average_decay.md). ``--learning-rate`` and ``--beta1``
+change Adam's step size and first-moment decay (the report's name gets
+``_tuned``), ``--seed S`` runs one network seed.
 
 The Lava simulator learns the first LAVA_SAMPLES training samples in fixed16
 beside the host (an epoch would take it over five minutes).
@@ -178,6 +185,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--hold", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3, help="network seeds 0 .. N-1")
+    parser.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="network seed S only (instead of --seeds)")  # fmt: skip
     parser.add_argument("--no-lava", action="store_true", help="skip the Lava run")
     parser.add_argument(
         "--adam",
@@ -207,6 +216,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.decay_every < 0 or args.decay_after < 0 or not 0 < args.decay_factor <= 1:
         parser.error("--decay-every and --decay-after are >= 0 and --decay-factor is in (0, 1]")
+    if args.seed is not None and args.seed < 0:
+        parser.error("--seed is >= 0")
     if args.average < 0:
         parser.error("--average is >= 0 (epochs; 0: off)")
     tuning = args.learning_rate is not None or args.beta1 is not None
@@ -223,7 +234,8 @@ def main() -> None:
         args.epochs = min(args.epochs, 3)
     configs = [averaged(decayed(tuned(ADAM_CONFIG, args), args), args)] if args.adam else CONFIGS
     jobs = []
-    for seed in range(1 if args.quick else args.seeds):
+    seeds = [args.seed] if args.seed is not None else range(1 if args.quick else args.seeds)
+    for seed in seeds:
         for config in configs:
             path = args.save / f"seed{seed}.npz" if args.save else None
             jobs.append((config, seed, args.epochs, stream_url(config, args.hold, train), path))
@@ -309,7 +321,9 @@ def _groups(results: list) -> dict:
 def write_adam_report(results: list, args) -> None:
     """docs/mnist1d_adam.md: seed 003's set-up learned with Adam
     (docs/mnist1d_adam_decay.md with a learning-rate schedule,
-    docs/mnist1d_adam_average.md tested on the averaged weights)."""
+    docs/mnist1d_adam_average.md tested on the averaged weights, both:
+    mnist1d_adam_average_decay.md; another --learning-rate or --beta1 adds
+    _tuned)."""
     groups = _groups(results)
     decay = results[0]["config"].get("decay")
     average = results[0]["config"].get("average")
@@ -363,7 +377,10 @@ def write_adam_report(results: list, args) -> None:
         "kernels, and docs/mnist1d.md has the plain-SGD runs (below 20 %).",
         "",
     ]  # fmt: skip
-    name = "mnist1d_adam" + ("_average" if average else "") + ("_decay" if decay else "") + ".md"
+    tuned = any(params[name] != ADAM_CONFIG["params"][name] for name in ("learning_rate",
+                                                                          "adam_beta1"))  # fmt: skip
+    name = ("mnist1d_adam" + ("_average" if average else "") + ("_decay" if decay else "")
+            + ("_tuned" if tuned else "") + ".md")  # fmt: skip
     (args.out / name).write_text("\n".join(lines))
 
 

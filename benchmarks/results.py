@@ -73,6 +73,11 @@ REPORTS = [
         "gle_mnist1d.py --adam --epochs 40 --seeds 2 --average 1",
         "the same at a constant rate, tested on the weights averaged over the last epoch",
     ),
+    (
+        "mnist1d_adam_average_decay.md",
+        "gle_mnist1d.py --adam --epochs 44 --seeds 2 --average 1 --decay-after 30 --decay-every 10 --decay-factor 0.3",
+        "the same, the rate cut to 0.3x after epoch 40 (goes on from the 40-epoch run's --save)",
+    ),
     ("target_prop.md", "target_prop.py", "seeds 004 and 002: TPTT and LRA"),
     ("speed.md", "speed.py", "host speed against a bare compiled loop"),
     ("lava.md", "lava_speed.py", "the Lava target's speed"),
@@ -91,6 +96,7 @@ LONG = {
     "gle_mnist1d.py --adam --epochs 20 --seeds 2",
     "gle_mnist1d.py --adam --epochs 20 --seeds 1 --decay-after 9 --decay-every 1 --decay-factor 0.5",
     "gle_mnist1d.py --adam --epochs 40 --seeds 2 --average 1",
+    "gle_mnist1d.py --adam --epochs 44 --seeds 2 --average 1 --decay-after 30 --decay-every 10 --decay-factor 0.3",
 }
 
 

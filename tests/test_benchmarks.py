@@ -239,3 +239,25 @@ def test_mnist1d_a_schedule_goes_on_from_a_constant_rate_until_its_first_step_do
     mnist.run((constant, 0, 2, url, tmp_path / "late.npz"))
     with pytest.raises(SystemExit, match="learned at other rates so far"):
         mnist.run((stepped, 0, 3, url, tmp_path / "late.npz"))
+
+
+def test_mnist1d_adam_reports_are_named_by_what_the_run_changed(bench, tmp_path):
+    import benchmarks.gle_mnist1d as mnist
+
+    def report(**options) -> list:
+        defaults = {"average": 0, "decay_every": 0, "learning_rate": None, "beta1": None}
+        args = SimpleNamespace(quick=False, out=tmp_path, **{**defaults, **options})
+        if args.decay_every:
+            args.decay_after, args.decay_factor = 30, 0.3
+        config = mnist.averaged(mnist.decayed(mnist.tuned(mnist.ADAM_CONFIG, args), args), args)
+        result = {"config": config, "seed": 0, "curve": [0.5, 0.75], "params": 14956,
+                  "seconds": 10.0, "resumed": 0}  # fmt: skip
+        mnist.write_adam_report([result], args)
+        return sorted(path.name for path in tmp_path.iterdir())
+
+    assert report() == ["mnist1d_adam.md"]
+    assert "mnist1d_adam_average_decay.md" in report(average=1, decay_every=10)
+    assert "mnist1d_adam_average_tuned.md" in report(average=1, learning_rate=3e-5)
+    text = (tmp_path / "mnist1d_adam_average_decay.md").read_text()
+    assert "at learning_rate 1e-05, multiplied by 0.3 after epoch 40" in text
+    assert "falls short by 15.0 points" in text

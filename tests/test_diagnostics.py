@@ -262,3 +262,29 @@ def test_the_schedule_diagnostic_is_the_products_decay(monkeypatch):
         runs[name] = net.state
     for key in ("params", "moment1", "moment2"):
         np.testing.assert_array_equal(runs["kernel"][key], runs["swap"][key], err_msg=key)
+
+
+def test_the_fit_diagnostic_scores_the_average_and_the_last_weights(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "diagnostics"))
+    import gle_mnist1d_fit as fit
+    from gle_mnist1d import ADAM_CONFIG, sample_accuracy
+    from timelocal import Network
+    from timelocal.streams.registry import open_stream
+
+    stream = open_stream("synth:mnist1d?points=360&hold=1&label=1&reset=0&train=4&test=3")
+    spec = NetworkSpec("gle", 1, 10, n_hidden=5, loss="xent", seed=0,
+                       params={**ADAM_CONFIG["params"], "layers": 2, "learning_rate": 1e-3,
+                               "average": 500})  # fmt: skip
+    net = Network(spec)
+    x, y, has, reset, _ = stream.train
+    net.learn(x, np.where(has[:, None], y, np.nan), reset=reset)
+    scores = fit.fit(net, stream, 2)
+    period = stream.info["sample_steps"]
+    x_test, _, _, reset_test, _ = stream.test
+    for kind, model in (("averaged", net.averaged()), ("last", fit.last_weights(net))):
+        outputs = model.predict(x_test, reset=reset_test).outputs
+        assert scores[kind, "test"] == sample_accuracy(outputs, stream.test, period)
+    # The last weights are the network's own, and differ from the average.
+    np.testing.assert_array_equal(fit.last_weights(net).state["params"], net.state["params"])
+    assert np.abs(net.state["average"] - net.state["params"]).max() > 1e-6
+    assert {part for _, part in scores} == {"train", "test"}
