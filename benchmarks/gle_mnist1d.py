@@ -108,6 +108,10 @@ def run(job: tuple) -> dict:
                              f"({config['name']}, seed {seed}), or one that learned at other "
                              "rates so far; use another --save folder")  # fmt: skip
         curve, earlier = list(net.checkpoint_meta["curve"]), net.checkpoint_meta["seconds"]
+        if bool(net.checkpoint_meta.get("shuffle")) != bool(config.get("shuffle")):
+            raise SystemExit(f"error: {path} learned its samples in "
+                             f"{'a new' if net.checkpoint_meta.get('shuffle') else 'the same'} "
+                             "order every epoch, this run does not; use another --save folder")  # fmt: skip
         # This run's schedule from here on (the same as the checkpoint's until now).
         net = net.retuned(**{name: spec.hyper(name) for name in GLE_TUNABLE})
         if len(curve) > epochs:
@@ -117,19 +121,30 @@ def run(job: tuple) -> dict:
     start = time.perf_counter()
     for epoch in range(resumed, epochs):
         x, y, has, reset, _ = stream.train
-        net.learn(x, np.where(has[:, None], y, np.nan), reset=reset)
+        rows = epoch_rows(epoch, len(x), period) if config.get("shuffle") else slice(None)
+        net.learn(x[rows], np.where(has[:, None], y, np.nan)[rows], reset=reset)
         x_test, y_test, has_test, reset_test, _ = stream.test
         outputs = net.predict(x_test, reset=reset_test).outputs
         accuracy = sample_accuracy(outputs, stream.test, period)
         curve.append(accuracy)
         seconds = earlier + time.perf_counter() - start
         if path is not None:
-            net.save(path, {"curve": curve, "seconds": seconds})
+            net.save(path, {"curve": curve, "seconds": seconds,
+                            "shuffle": bool(config.get("shuffle"))})  # fmt: skip
         print(f"  {config['name']} seed {seed}: epoch {epoch + 1}/{epochs}  test accuracy "
               f"{accuracy:.3f}  ({seconds:.0f} s)", flush=True)  # fmt: skip
     return {"config": config, "seed": seed, "curve": curve, "params": spec.n_params,
             "seconds": earlier + time.perf_counter() - start, "saturations": net.saturations,
             "resumed": resumed}  # fmt: skip
+
+
+def epoch_rows(epoch: int, steps: int, period: int) -> np.ndarray:
+    """The training part's rows in epoch ``epoch``'s order with --shuffle:
+    its samples (blocks of ``period`` steps) permuted by a generator seeded
+    with the epoch, the same for every network seed. The neurons still carry
+    over from one sample to the next."""
+    order = np.random.default_rng(1000 + epoch).permutation(steps // period)
+    return (order[:, None] * period + np.arange(period)).ravel()
 
 
 GLE_TUNABLE = tuple(name for name in TUNABLE if "gle" in HYPER_BY_NAME[name].rules)
@@ -185,6 +200,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--hold", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3, help="network seeds 0 .. N-1")
+    parser.add_argument("--shuffle", action="store_true",
+                        help="with --adam: the training samples in a new order every epoch")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, metavar="S",
                         help="network seed S only (instead of --seeds)")  # fmt: skip
     parser.add_argument("--no-lava", action="store_true", help="skip the Lava run")
@@ -220,10 +237,10 @@ def main() -> None:
         parser.error("--seed is >= 0")
     if args.average < 0:
         parser.error("--average is >= 0 (epochs; 0: off)")
-    tuning = args.learning_rate is not None or args.beta1 is not None
+    tuning = args.learning_rate is not None or args.beta1 is not None or args.shuffle
     if (args.decay_every or args.average or args.save or tuning) and not args.adam:
-        parser.error("--decay-every, --average, --save, --learning-rate and --beta1 apply to "
-                     "the --adam runs")  # fmt: skip
+        parser.error("--decay-every, --average, --save, --learning-rate, --beta1 and "
+                     "--shuffle apply to the --adam runs")  # fmt: skip
     if args.learning_rate is not None and not args.learning_rate > 0:
         parser.error("--learning-rate is > 0")
     if args.beta1 is not None and not 0 <= args.beta1 < 1:
@@ -262,9 +279,11 @@ def tuned(config: dict, args) -> dict:
     --learning-rate and --beta1, where given."""
     changes = {name: value for name, value in (("learning_rate", args.learning_rate),
                                                ("adam_beta1", args.beta1)) if value is not None}  # fmt: skip
-    if not changes:
-        return config
     name = config["name"] + "".join(f", {key} {value:g}" for key, value in changes.items())
+    if getattr(args, "shuffle", False):
+        config, name = {**config, "shuffle": True}, name + ", samples shuffled every epoch"
+    if name == config["name"]:
+        return config
     return {**config, "params": {**config["params"], **changes}, "name": name}
 
 
@@ -345,7 +364,9 @@ def write_adam_report(results: list, args) -> None:
         + ") generated at 360 points a sample, one point per Euler step (dt = 0.2); the "
         "one-hot label is the target at every step; the neurons carry over from one "
         "sample to the next (one reset, at the start of each pass); the training samples "
-        "come in the same order every epoch. The network: 6 hidden layers of 53, the first "
+        + ("come in a new order every epoch (--shuffle)" if results[0]["config"].get("shuffle")
+           else "come in the same order every epoch")
+        + ". The network: 6 hidden layers of 53, the first "
         "linear, 36 units of each lagged (tau_r = 0.4, tau_m = 1.2), the rest tau_m = tau_r = "
         "1.2, fixed time constants, weights and biases uniform in +-1/sqrt(fan-in). Every "
         "Euler step is one Adam step (`-p optimizer=adam`) of every weight and bias from "
@@ -377,8 +398,8 @@ def write_adam_report(results: list, args) -> None:
         "kernels, and docs/mnist1d.md has the plain-SGD runs (below 20 %).",
         "",
     ]  # fmt: skip
-    tuned = any(params[name] != ADAM_CONFIG["params"][name] for name in ("learning_rate",
-                                                                          "adam_beta1"))  # fmt: skip
+    tuned = results[0]["config"].get("shuffle") or any(
+        params[name] != ADAM_CONFIG["params"][name] for name in ("learning_rate", "adam_beta1"))  # fmt: skip
     name = ("mnist1d_adam" + ("_average" if average else "") + ("_decay" if decay else "")
             + ("_tuned" if tuned else "") + ".md")  # fmt: skip
     (args.out / name).write_text("\n".join(lines))

@@ -14,8 +14,8 @@ The product has the schedule now (GLE's ``-p decay_every``, ``decay_after``,
 ``decay_factor``, counted in learning steps): ``--decay-after D
 --decay-every N`` here is ``benchmarks/gle_mnist1d.py --adam --decay-after
 D-N --decay-every N`` (bit for bit: checked on 60 training samples over 3
-epochs, parameters and Adam's moments equal). ``--shuffle`` has no product
-counterpart.
+epochs, parameters and Adam's moments equal). ``--shuffle`` is the
+benchmark's ``--shuffle`` (the same order every epoch).
 
     python diagnostics/gle_mnist1d_schedule.py --epochs 20 --decay-after 10
     python diagnostics/gle_mnist1d_schedule.py --epochs 20 --shuffle
@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from gle_mnist1d import ADAM_CONFIG, sample_accuracy, setup, stream_url  # noqa: E402
+from gle_mnist1d import ADAM_CONFIG, epoch_rows, sample_accuracy, setup, stream_url  # noqa: E402
 from timelocal import Network  # noqa: E402
 
 
@@ -62,7 +62,6 @@ def main() -> None:
     period = stream.info["sample_steps"]
     x, y, has, reset, _ = stream.train
     targets = np.where(has[:, None], y, np.nan)
-    n_samples = len(x) // period
     base = spec.hyper("learning_rate")
     start = time.perf_counter()
     for epoch in range(args.epochs):
@@ -70,8 +69,7 @@ def main() -> None:
         rated = dataclasses.replace(spec, params={**spec.params, "learning_rate": rate})
         net.target.hyper = rated.kernel_hyper()
         if args.shuffle:
-            order = np.random.default_rng(1000 + epoch).permutation(n_samples)
-            rows = (order[:, None] * period + np.arange(period)).ravel()
+            rows = epoch_rows(epoch, len(x), period)
             result = net.learn(x[rows], targets[rows], reset=reset)
         else:
             result = net.learn(x, targets, reset=reset)

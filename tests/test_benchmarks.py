@@ -261,3 +261,27 @@ def test_mnist1d_adam_reports_are_named_by_what_the_run_changed(bench, tmp_path)
     text = (tmp_path / "mnist1d_adam_average_decay.md").read_text()
     assert "at learning_rate 1e-05, multiplied by 0.3 after epoch 40" in text
     assert "falls short by 15.0 points" in text
+
+
+def test_mnist1d_shuffle_permutes_whole_samples_and_is_part_of_a_checkpoint(bench, tmp_path):
+    import benchmarks.gle_mnist1d as mnist
+
+    rows = mnist.epoch_rows(3, 5 * 4, 4)
+    assert sorted(rows) == list(range(20)) and list(rows) != list(range(20))
+    assert all(rows[k * 4] % 4 == 0 and list(np.diff(rows[k * 4 : k * 4 + 4])) == [1, 1, 1]
+               for k in range(5))  # fmt: skip
+    np.testing.assert_array_equal(rows, mnist.epoch_rows(3, 20, 4))
+    assert list(mnist.epoch_rows(4, 20, 4)) != list(rows)
+    args = SimpleNamespace(learning_rate=None, beta1=None, shuffle=True)
+    shuffled = mnist.tuned({**mnist.ADAM_CONFIG, "average": 0.5}, args)
+    assert shuffled["shuffle"] and "shuffled" in shuffled["name"]
+    url = "synth:mnist1d?points=360&hold=1&label=1&reset=0&train=3&test=2&loss=xent"
+    from timelocal import Network
+
+    mnist.run(({**mnist.ADAM_CONFIG, "average": 0.5}, 0, 1, url, tmp_path / "a.npz"))
+    mnist.run((shuffled, 0, 1, url, tmp_path / "b.npz"))
+    same, moved = Network.load(tmp_path / "a.npz"), Network.load(tmp_path / "b.npz")
+    assert same.steps_trained == moved.steps_trained == 3 * 360
+    assert np.abs(same.state["params"] - moved.state["params"]).max() > 1e-9  # another order
+    with pytest.raises(SystemExit, match="learned its samples in the same order"):
+        mnist.run((shuffled, 0, 2, url, tmp_path / "a.npz"))
