@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import multiprocessing
 import sys
 import time
@@ -52,6 +51,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from timelocal import Network, NetworkSpec  # noqa: E402
+from timelocal.kernels.optim import rate_decay  # noqa: E402
 from timelocal.runtime.spec import HYPER_BY_NAME, TUNABLE  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
@@ -160,15 +160,14 @@ def same_past(saved: NetworkSpec, spec: NetworkSpec, steps: int) -> bool:
         return dataclasses.replace(s, params={k: v for k, v in s.params.items()
                                               if k not in GLE_TUNABLE})  # fmt: skip
 
-    def first_step_down(s: NetworkSpec) -> float:
-        every = s.hyper("decay_every")
-        return s.hyper("decay_after") + every if every else math.inf
+    def undecayed(s: NetworkSpec) -> bool:  # the kernels' factor is still 1 at the last step
+        return rate_decay(s.kernel_hyper(), steps - 1) == 1.0
 
     schedule = ("decay_after", "decay_every", "decay_factor")
     rates = [name for name in GLE_TUNABLE if name not in schedule]
     return (fixed(saved) == fixed(spec)
             and all(saved.hyper(name) == spec.hyper(name) for name in rates)
-            and (min(first_step_down(saved), first_step_down(spec)) >= steps
+            and ((undecayed(saved) and undecayed(spec))
                  or all(saved.hyper(name) == spec.hyper(name) for name in schedule)))  # fmt: skip
 
 
@@ -276,15 +275,15 @@ def main() -> None:
 
 def tuned(config: dict, args) -> dict:
     """``config`` with Adam's step size and first-moment decay of
-    --learning-rate and --beta1, where given."""
+    --learning-rate and --beta1, where given, and --shuffle's sample order."""
     changes = {name: value for name, value in (("learning_rate", args.learning_rate),
                                                ("adam_beta1", args.beta1)) if value is not None}  # fmt: skip
-    name = config["name"] + "".join(f", {key} {value:g}" for key, value in changes.items())
-    if getattr(args, "shuffle", False):
-        config, name = {**config, "shuffle": True}, name + ", samples shuffled every epoch"
-    if name == config["name"]:
+    if not changes and not args.shuffle:
         return config
-    return {**config, "params": {**config["params"], **changes}, "name": name}
+    name = (config["name"] + "".join(f", {key} {value:g}" for key, value in changes.items())
+            + (", samples shuffled every epoch" if args.shuffle else ""))  # fmt: skip
+    return {**config, "params": {**config["params"], **changes}, "name": name,
+            "shuffle": args.shuffle}  # fmt: skip
 
 
 def decayed(config: dict, args) -> dict:

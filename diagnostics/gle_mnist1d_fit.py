@@ -14,7 +14,6 @@ label). The training part is scored in the order the network learned it.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -25,14 +24,6 @@ from timelocal import Network  # noqa: E402
 from timelocal.streams.registry import open_stream  # noqa: E402
 
 
-def last_weights(net: Network) -> Network:
-    """A copy of the network on its own weights, without the average."""
-    params = {name: value for name, value in net.spec.params.items() if name != "average"}
-    state = {name: value.copy() for name, value in net.state.items()}
-    state["average"] = state["average"][:0]
-    return Network(dataclasses.replace(net.spec, params=params), state=state)
-
-
 def fit(net: Network, stream, train: int) -> dict:
     """Accuracy on the first ``train`` training samples (0: all) and on the
     test samples, on the averaged weights (if any) and on the last ones."""
@@ -41,7 +32,7 @@ def fit(net: Network, stream, train: int) -> dict:
     steps = train * period if train else len(x)
     parts = {"train": (x[:steps], y[:steps], has[:steps], reset[:steps], None),
              "test": stream.test}  # fmt: skip
-    nets = {"last": last_weights(net)}
+    nets = {"last": net.unaveraged()}
     if len(net.state["average"]):
         nets["averaged"] = net.averaged()
     return {(kind, part): sample_accuracy(model.predict(p[0], reset=p[3]).outputs, p, period)

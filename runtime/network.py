@@ -141,10 +141,20 @@ class Network:
         if not len(self.state.get("average", ())):
             raise TimelocalError("this network keeps no moving average of its weights "
                                  "(-p average=N, TPTT, LRA and GLE)")  # fmt: skip
+        return self._without_average(target, weights="average")
+
+    def unaveraged(self, *, target: str = "host") -> Network:
+        """A copy of this network on its own last weights, the ones learning
+        goes on from, without averaging: to compare them with ``averaged()``
+        or to deploy them."""
+        self.sync()
+        return self._without_average(target, weights="params")
+
+    def _without_average(self, target: str, weights: str) -> Network:
         params = {name: value for name, value in self.spec.params.items() if name != "average"}
         spec = dataclasses.replace(self.spec, params=params)
         state = {name: np.copy(value) for name, value in self.state.items()}
-        state["params"] = state.pop("average")
+        state["params"] = state.pop(weights)
         state["average"] = np.zeros(0, state["params"].dtype)
         return Network(spec, target=target, state=state)
 

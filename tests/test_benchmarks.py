@@ -245,7 +245,8 @@ def test_mnist1d_adam_reports_are_named_by_what_the_run_changed(bench, tmp_path)
     import benchmarks.gle_mnist1d as mnist
 
     def report(**options) -> list:
-        defaults = {"average": 0, "decay_every": 0, "learning_rate": None, "beta1": None}
+        defaults = {"average": 0, "decay_every": 0, "learning_rate": None, "beta1": None,
+                    "shuffle": False}  # fmt: skip
         args = SimpleNamespace(quick=False, out=tmp_path, **{**defaults, **options})
         if args.decay_every:
             args.decay_after, args.decay_factor = 30, 0.3

@@ -281,10 +281,10 @@ def test_the_fit_diagnostic_scores_the_average_and_the_last_weights(monkeypatch,
     scores = fit.fit(net, stream, 2)
     period = stream.info["sample_steps"]
     x_test, _, _, reset_test, _ = stream.test
-    for kind, model in (("averaged", net.averaged()), ("last", fit.last_weights(net))):
+    for kind, model in (("averaged", net.averaged()), ("last", net.unaveraged())):
         outputs = model.predict(x_test, reset=reset_test).outputs
         assert scores[kind, "test"] == sample_accuracy(outputs, stream.test, period)
     # The last weights are the network's own, and differ from the average.
-    np.testing.assert_array_equal(fit.last_weights(net).state["params"], net.state["params"])
+    np.testing.assert_array_equal(net.unaveraged().state["params"], net.state["params"])
     assert np.abs(net.state["average"] - net.state["params"]).max() > 1e-6
     assert {part for _, part in scores} == {"train", "test"}
