@@ -390,7 +390,17 @@ def test_ctrl_c_to_the_whole_job_stops_lava_keeps_the_checkpoint_and_leaves_no_p
     assert processes_in_group(proc.pid) == []
 
 
-def test_a_ctrl_c_while_lava_starts_is_held_until_the_runtime_is_up(monkeypatch):
+@pytest.fixture
+def python_sigint():
+    """Python's own Ctrl-C handler for the test, also when the suite was
+    started with SIGINT ignored (a shell's background job), which the held
+    signal would otherwise go back to."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_while_lava_starts_is_held_until_the_runtime_is_up(monkeypatch, python_sigint):
     # Lava forks its processes with SIGINT ignored; before the signal was
     # held, a Ctrl-C in that window (seconds on a cold cache) was lost.
     from timelocal.targets.lava.process import StreamBridge
@@ -428,6 +438,8 @@ def test_a_stream_error_during_a_lava_run_stops_the_runtime(tmp_path):
 
 
 API_RUN = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
 import numpy as np
 from timelocal import Network, NetworkSpec
 spec = NetworkSpec("anp", 1, 1, n_hidden=8, precision="fixed16")
