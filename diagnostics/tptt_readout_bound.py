@@ -17,6 +17,13 @@ the hidden states do not carry the symbols.
         --stream "synth:copy-memory?length=10&delay=10&marker=one&train=140000&test=500&seed=100"
     python diagnostics/tptt_readout_bound.py net.npz \\
         --stream "synth:copy-memory?length=10&delay=10&marker=one&train=140000&test=500&seed=100"
+
+Measured with these two commands on 2026-12-07 (75 min and 1 min, one
+core): the network's own readout 98.10 % of test recall steps and 84.0 %
+of test sequences (as docs/tptt_long.md's seed 1), the fitted readout
+98.70 % and 88.0 % (training sequences: 98.34 / 85.5 % and 98.94 / 90.3 %).
+The fitted readout's test accuracy by recall position: 99.8 99.2 98.8 99.0
+99.2 98.8 97.6 98.4 98.8 97.4 %. So the miss is in the hidden states.
 """
 
 from __future__ import annotations
