@@ -76,7 +76,7 @@ REPORTS = [
     (
         "mnist1d_adam_average_decay.md",
         "gle_mnist1d.py --adam --epochs 44 --seeds 2 --average 1 --decay-after 30 --decay-every 10 --decay-factor 0.3",
-        "the same, the rate cut to 0.3x after epoch 40 (goes on from the 40-epoch run's --save)",
+        "the same, the rate cut to 0.3x after epoch 40 and 0.09x after epoch 50 (goes on from the 40-epoch run's --save)",
     ),
     ("target_prop.md", "target_prop.py", "seeds 004 and 002: TPTT and LRA"),
     ("speed.md", "speed.py", "host speed against a bare compiled loop"),
