@@ -15,7 +15,7 @@ The product has the schedule now (GLE's ``-p decay_every``, ``decay_after``,
 --decay-every N`` here is ``benchmarks/gle_mnist1d.py --adam --decay-after
 D-N --decay-every N`` (bit for bit: checked on 60 training samples over 3
 epochs, parameters and Adam's moments equal). ``--shuffle`` is the
-benchmark's ``--shuffle`` (the same order every epoch).
+benchmark's ``--shuffle`` (in each epoch, the same permutation of the samples).
 
     python diagnostics/gle_mnist1d_schedule.py --epochs 20 --decay-after 10
     python diagnostics/gle_mnist1d_schedule.py --epochs 20 --shuffle

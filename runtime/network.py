@@ -146,7 +146,7 @@ class Network:
     def unaveraged(self, *, target: str = "host") -> Network:
         """A copy of this network on its own last weights, the ones learning
         goes on from, without averaging: to compare them with ``averaged()``
-        or to deploy them."""
+        or to deploy them. For a network without an average, a plain copy."""
         self.sync()
         return self._without_average(target, weights="params")
 
@@ -155,7 +155,8 @@ class Network:
         spec = dataclasses.replace(self.spec, params=params)
         state = {name: np.copy(value) for name, value in self.state.items()}
         state["params"] = state.pop(weights)
-        state["average"] = np.zeros(0, state["params"].dtype)
+        if "average" in self.state:  # the rules without an average keep no such array
+            state["average"] = np.zeros(0, state["params"].dtype)
         return Network(spec, target=target, state=state)
 
     def retuned(self, *, target: str = "host", **params) -> Network:

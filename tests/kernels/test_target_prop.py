@@ -141,6 +141,17 @@ def test_predicting_runs_on_the_averaged_weights():
     )
     with pytest.raises(TimelocalError, match="keeps no moving average"):
         on_params.averaged()
+    # The last weights as a network of their own; a network without an
+    # average (TPTT's without -p average, a perturbation rule's) copies.
+    last = net.unaveraged()
+    assert "average" not in last.spec.params and last.state["average"].size == 0
+    np.testing.assert_array_equal(
+        last.predict(inputs[100:], reset=reset).outputs, outputs["params"]
+    )
+    for plain in (on_params, Network(NetworkSpec("np", 3, 3, n_hidden=4))):
+        copy = plain.unaveraged()
+        assert sorted(copy.state) == sorted(plain.state)
+        np.testing.assert_array_equal(copy.state["params"], plain.state["params"])
     # Predicting leaves both the weights and their average as they were.
     before = net.state["average"].copy(), net.state["params"].copy()
     net.predict(inputs[100:], reset=reset)
