@@ -288,3 +288,38 @@ def test_the_fit_diagnostic_scores_the_average_and_the_last_weights(monkeypatch,
     np.testing.assert_array_equal(net.unaveraged().state["params"], net.state["params"])
     assert np.abs(net.state["average"] - net.state["params"]).max() > 1e-6
     assert {part for _, part in scores} == {"train", "test"}
+
+
+def test_fast_batched_gle_scores_the_mean_weights_and_learns_on_unchanged(diagnostics):
+    """``--average``: the mean is the plain mean of the weights after each
+    Adam step since the restart, and scoring on it leaves the learning (the
+    last weights and every neuron) as it was."""
+    batched, _ = diagnostics
+    spec = NetworkSpec("gle", 1, batched.CLASSES, n_hidden=5, loss="xent", seed=6,
+                       params={"layers": 2, "dt": 0.2, "tau_m": 1.2, "tau_r": 1.2,
+                               "tau_min": 0.4, "learning_rate": 1.0})  # fmt: skip
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 12))
+    y = np.array([0, 3, 3, 8])
+    model, twin = (batched.FastBatched(spec, 2, (1e-2, 0.9, 0.999, 1e-8)) for _ in range(2))
+    model.restart_mean()
+    seen = []
+    for start in (0, 2):  # the steps of accuracy(), one at a time, to keep every step's weights
+        for t in range(12):
+            model.step(x[start : start + 2, t : t + 1], np.eye(batched.CLASSES)[y[start : start + 2]],
+                       learn=True)  # fmt: skip
+            seen.append(model.net.state["params"].copy())
+    assert model.mean_count == 24
+    np.testing.assert_allclose(model.mean, np.mean(seen, axis=0), rtol=0, atol=1e-13)
+    assert np.abs(model.mean - seen[-1]).max() > 1e-3  # the mean is not the last weights
+    twin.accuracy(x, y, learn=True, reset_each=False)  # no reset, as the loop above
+    last = model.net.state["params"].copy()
+    neurons = {name: [a.copy() for a in arrays] for name, arrays in model.neurons.items()}
+    on_mean = model.on_mean(lambda: (model.net.state["params"].copy(),
+                                     model.accuracy(x, y, learn=False, reset_each=False)))  # fmt: skip
+    np.testing.assert_array_equal(on_mean[0], model.mean)
+    np.testing.assert_array_equal(model.net.state["params"], last)
+    for name, arrays in neurons.items():
+        for a, b in zip(arrays, model.neurons[name], strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(twin.net.state["params"], last)  # accuracy() learns the same
