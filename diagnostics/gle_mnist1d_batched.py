@@ -80,7 +80,7 @@ defaults and one BLAS thread: rounding).
     OPENBLAS_NUM_THREADS=1 python diagnostics/gle_mnist1d_batched.py --epochs 60 \
         --patience 2 --plateau-on test-loss --linear-first --uniform-init --no-reset \
         --average --seed 1              # 84.6 % at best (epochs 43, 55), 85.3 % on the mean
-                                        # weights; seeds 0-4: 87.6 +- 1.7 % (16 min a seed)
+                                        # weights; seeds 0-4: 87.6 +- 1.7 % (18 min a seed)
     OPENBLAS_NUM_THREADS=1 python diagnostics/gle_mnist1d_batched.py --epochs 20 --batch 1 \
         --engine kernel --learning-rate 1e-5 --betas 0.999 0.99999 --linear-first \
         --uniform-init --no-reset           # online, one sample at a time: 60.8 % at epoch 20
@@ -210,12 +210,13 @@ class FastBatched:
         self.grads = np.zeros(spec.n_params)
         self.moments = np.zeros(spec.n_params), np.zeros(spec.n_params)
         self.adam = np.array([*adam, 0.0])
-        self.mean = np.zeros(spec.n_params)  # the weights' mean since the last restart_mean
+        self.mean = None  # the weights' mean since the last restart_mean (kept once called)
         self.mean_count = 0
 
     def restart_mean(self) -> None:
-        """Start the running mean of the weights over again (``--average``)."""
-        self.mean[:] = 0.0
+        """Start the running mean of the weights over again (``--average``);
+        until the first call, ``step`` keeps none."""
+        self.mean = np.zeros_like(self.net.state["params"])
         self.mean_count = 0
 
     def on_mean(self, run):
@@ -279,8 +280,9 @@ class FastBatched:
             self.adam[4] += 1.0
             apply_update(self.net.target.numeric, self.net.state["params"], self.grads,
                          *self.moments, self.adam[4], self.optimizer, *self.adam[:4])  # fmt: skip
-            self.mean_count += 1
-            self.mean += (self.net.state["params"] - self.mean) / self.mean_count
+            if self.mean is not None:
+                self.mean_count += 1
+                self.mean += (self.net.state["params"] - self.mean) / self.mean_count
         return outputs
 
     def accuracy(self, x: np.ndarray, y: np.ndarray, learn: bool, reset_each: bool) -> float:
@@ -445,9 +447,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     best, since_best = (np.inf, 0) if args.plateau_on == "test-loss" else (0.0, 0)
+    reset_each = not args.no_reset
     for epoch in range(args.epochs):
         order = rng.permutation(len(y))
-        reset_each = not args.no_reset
         if args.average:
             model.restart_mean()
         model.accuracy(x[order], y[order], learn=True, reset_each=reset_each)
@@ -456,8 +458,8 @@ def main() -> None:
         train = model.accuracy(x[:1000], y[:1000], learn=False, reset_each=reset_each)
         mean = ""
         if args.average:
-            test_mean = model.on_mean(lambda r=reset_each: model.accuracy(
-                data["x_test"], data["y_test"], learn=False, reset_each=r))  # fmt: skip
+            test_mean = model.on_mean(lambda: model.accuracy(
+                data["x_test"], data["y_test"], learn=False, reset_each=reset_each))  # fmt: skip
             mean = f", on the epoch's mean weights {test_mean:.3f}"
         print(f"epoch {epoch + 1}: test accuracy {test:.3f} (loss {test_loss:.4f}){mean}, "
               f"training samples {train:.3f} ({args.optimizer} lr {model.adam[0]:.2g}, "
